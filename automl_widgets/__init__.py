@@ -1,0 +1,24 @@
+"""automl-widgets: self-hosted automated machine learning for Jupyter."""
+import importlib
+
+__version__ = "0.1.0"
+
+# Loaded on first use, so that `python -m automl_widgets.driver` (the detached driver's
+# starter) does not pay for scikit-learn before it has forked away.
+_EXPORTS = {
+    "AutoMLConfig": "config", "ConfigError": "config",
+    "AutoMLRun": "run", "ChildRun": "run", "Run": "run",
+    "Experiment": "workspace", "Workspace": "workspace",
+    "LocalCompute": "compute", "RunConfiguration": "compute",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'automl_widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__ + ["__version__"]

@@ -1,0 +1,23 @@
+"""Compute targets: where a run's driver runs. Each one starts the driver on a run folder
+and says whether it is still alive; everything else goes through the run folder."""
+from __future__ import annotations
+
+from .local import LocalCompute
+
+
+class RunConfiguration:
+    """Where to run: `target` is a compute target object or "local" (the default)."""
+
+    def __init__(self, target="local"):
+        self.target = target
+
+    def resolve_target(self):
+        if self.target in (None, "local"):
+            return LocalCompute()
+        if not hasattr(self.target, "start"):
+            raise ValueError(f"RunConfiguration.target must be 'local' or a compute target "
+                             f"such as LocalCompute(); got {self.target!r}.")
+        return self.target
+
+
+__all__ = ["LocalCompute", "RunConfiguration"]

@@ -1,0 +1,310 @@
+"""AutoMLConfig: every setting checked in one table, before anything starts.
+
+Messages follow scikit-learn's: "The 'n_cross_validations' parameter of AutoMLConfig must
+be an int in the range [2, inf) or None. Got 1 instead."
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import logging
+import numbers
+import os
+from dataclasses import dataclass
+
+from . import catalog, metrics
+
+
+class ConfigError(ValueError):
+    """A setting of AutoMLConfig (or the data it names) is not valid."""
+
+
+# ---- constraints ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Interval:
+    kind: type            # numbers.Integral or numbers.Real
+    low: float | None
+    high: float | None
+    closed: str = "both"  # "both", "left", "right", "neither"
+
+    def ok(self, v) -> bool:
+        if isinstance(v, bool) or not isinstance(v, self.kind):
+            return False
+        lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
+        hi_ok = self.high is None or (v <= self.high if self.closed in ("both", "right") else v < self.high)
+        return lo_ok and hi_ok
+
+    def __str__(self):
+        name = "an int" if self.kind is numbers.Integral else "a float"
+        lb = "[" if self.closed in ("both", "left") else "("
+        rb = "]" if self.closed in ("both", "right") else ")"
+        lo = "-inf" if self.low is None else self.low
+        hi = "inf" if self.high is None else self.high
+        return f"{name} in the range {lb}{lo}, {hi}{rb}"
+
+
+@dataclass(frozen=True)
+class Options:
+    values: tuple
+
+    def ok(self, v) -> bool:
+        return isinstance(v, (str, bool)) and v in self.values
+
+    def __str__(self):
+        return "a str among {" + ", ".join(repr(x) for x in self.values) + "}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    types: tuple
+    label: str
+
+    def ok(self, v) -> bool:
+        if bool not in self.types and isinstance(v, bool):
+            return False
+        return isinstance(v, self.types)
+
+    def __str__(self):
+        return self.label
+
+
+@dataclass(frozen=True)
+class Exactly:
+    value: object
+    label: str
+
+    def ok(self, v) -> bool:
+        return not isinstance(v, bool) and v == self.value
+
+    def __str__(self):
+        return self.label
+
+
+class _NoneOk:
+    def ok(self, v):
+        return v is None
+
+    def __str__(self):
+        return "None"
+
+
+NONE = _NoneOk()
+BOOL = Kind((bool,), "a bool")
+PATH = Kind((str, os.PathLike), "a str or path")
+NAMES = Kind((list, tuple, set), "a list of model names")
+INT = numbers.Integral
+REAL = numbers.Real
+ANY = None  # arrays and objects: checked with the data
+
+# name: (default, constraints)
+PARAMETERS: dict = {
+    "task": (None, [Options(metrics.TASKS)]),
+    "primary_metric": (None, [Kind((str,), "a metric name"), NONE]),
+    "iterations": (100, [Interval(INT, 1, 1000)]),
+    "max_time_sec": (3600, [Interval(REAL, 0, None, "neither")]),
+    "n_cross_validations": (None, [Interval(INT, 2, None), NONE]),
+    "validation_size": (None, [Interval(REAL, 0, 1, "neither"), NONE]),
+    "preprocess": (False, [BOOL]),
+    "concurrent_iterations": (1, [Interval(INT, 1, 256)]),
+    "max_cores_per_iteration": (1, [Interval(INT, 1, None), Exactly(-1, "-1 (all cores)"), NONE]),
+    "verbosity": (logging.INFO, [Interval(INT, 0, 50)]),
+    "debug_log": ("automl.log", [Kind((str,), "a file name"), NONE]),
+    "path": (None, [PATH, NONE]),
+    "data_script": (None, [PATH, NONE]),
+    "run_configuration": (None, [ANY]),
+    "X": (None, [ANY]),
+    "y": (None, [ANY]),
+    "X_valid": (None, [ANY]),
+    "y_valid": (None, [ANY]),
+    "sample_weight": (None, [ANY]),
+    "experiment_timeout_minutes": (None, [Interval(REAL, 0, None, "neither"), NONE]),
+    "exit_score": (None, [Interval(REAL, None, None), NONE]),
+    "enable_early_stopping": (False, [BOOL]),
+    "early_stopping_n_iters": (10, [Interval(INT, 1, 1000)]),
+    "blacklist_models": (None, [NAMES, NONE]),
+    "whitelist_models": (None, [NAMES, NONE]),
+    "enable_ensembling": (True, [BOOL]),
+    "ensemble_iterations": (15, [Interval(INT, 1, 1000)]),
+    "random_state": (None, [Interval(INT, 0, 2**32 - 1), NONE]),
+}
+
+# later name: (classic name, converter from the later value to the classic one)
+ALIASES = {
+    "iteration_timeout_minutes": ("max_time_sec", lambda v: v * 60 if _is_real(v) else v),
+    "max_concurrent_iterations": ("concurrent_iterations", lambda v: v),
+    "featurization": ("preprocess", lambda v: {"auto": True, "off": False}.get(v, v)),
+    "blocked_models": ("blacklist_models", lambda v: v),
+    "allowed_models": ("whitelist_models", lambda v: v),
+    "experiment_exit_score": ("exit_score", lambda v: v),
+}
+_ALIAS_CONSTRAINTS = {
+    "iteration_timeout_minutes": [Interval(REAL, 0, None, "neither")],
+    "featurization": [Options(("auto", "off"))],
+}
+
+ARRAY_SETTINGS = ("X", "y", "X_valid", "y_valid", "sample_weight")
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check(owner, name, value, constraints):
+    constraints = [c for c in constraints if c is not None]
+    if not constraints or any(c.ok(value) for c in constraints):
+        return
+    valid = [str(c) for c in constraints]
+    text = valid[0] if len(valid) == 1 else ", ".join(valid[:-1]) + " or " + valid[-1]
+    raise ConfigError(f"The {name!r} parameter of {owner} must be {text}. Got {value!r} instead.")
+
+
+def suggest(name, valid) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class AutoMLConfig:
+    """The settings of one AutoML experiment, validated when constructed.
+
+    Takes the classic names (iterations, max_time_sec, preprocess, concurrent_iterations,
+    blacklist_models, ...) and the later ones as aliases (iteration_timeout_minutes,
+    max_concurrent_iterations, featurization, blocked_models, allowed_models,
+    experiment_exit_score).
+    """
+
+    def __init__(self, task=None, **kwargs):
+        self.user_settings = dict(kwargs, task=task)
+        self.settings = resolve(self.user_settings)
+
+    def __getattr__(self, name):
+        settings = self.__dict__.get("settings")
+        if settings is not None and name in settings:
+            return settings[name]
+        raise AttributeError(name)
+
+    def __repr__(self):
+        shown = {k: v for k, v in self.settings.items()
+                 if k not in ARRAY_SETTINGS and v != PARAMETERS[k][0]}
+        return "AutoMLConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    def data_script_path(self) -> str | None:
+        return self.settings["data_script"]
+
+    def to_spec(self) -> dict:
+        """The JSON-able part of the settings, as written to spec.json."""
+        spec = {k: v for k, v in self.settings.items()
+                if k not in ARRAY_SETTINGS and k != "run_configuration"}
+        for key in ("blacklist_models", "whitelist_models"):
+            if spec[key] is not None:
+                spec[key] = sorted(spec[key])
+        return spec
+
+
+def resolve(given: dict) -> dict:
+    """Aliases folded in, defaults filled, every value checked; raises ConfigError."""
+    owner = "AutoMLConfig"
+    known = set(PARAMETERS) | set(ALIASES)
+    for name in given:
+        if name not in known:
+            raise ConfigError(f"{name!r} is not a setting of {owner}.{suggest(name, known)} "
+                              f"Valid settings: {', '.join(sorted(known))}.")
+    settings = {k: v for k, v in given.items() if k in PARAMETERS}
+    for alias, (classic, convert) in ALIASES.items():
+        if alias not in given or given[alias] is None:
+            continue
+        _check(owner, alias, given[alias], _ALIAS_CONSTRAINTS.get(alias, []))
+        value = convert(given[alias])
+        if settings.get(classic) is not None and settings[classic] != value:
+            raise ConfigError(
+                f"{alias!r} and {classic!r} name the same setting of {owner} and were given "
+                f"different values ({given[alias]!r} and {settings[classic]!r}); give only one.")
+        settings[classic] = value
+    for name, (default, constraints) in PARAMETERS.items():
+        if settings.get(name) is None:
+            settings[name] = default
+        if name == "task" and settings[name] is None:
+            raise ConfigError(f"The 'task' parameter of {owner} is required: one of "
+                              f"{list(metrics.TASKS)}.")
+        _check(owner, name, settings[name], constraints)
+    _check_related(settings)
+    return settings
+
+
+def _check_related(s):
+    task = s["task"]
+    valid_metrics = metrics.names(task)
+    if s["primary_metric"] is None:
+        s["primary_metric"] = metrics.DEFAULT_PRIMARY[task]
+    if s["primary_metric"] not in valid_metrics:
+        raise ConfigError(
+            f"The 'primary_metric' {s['primary_metric']!r} is not a {task} metric."
+            f"{suggest(s['primary_metric'], valid_metrics)} Valid for {task}: "
+            f"{', '.join(valid_metrics)}.")
+    models = catalog.model_names(task)
+    for key in ("whitelist_models", "blacklist_models"):
+        if s[key] is None:
+            continue
+        for m in s[key]:
+            if m not in models:
+                raise ConfigError(f"{key} names {m!r}, which is not a {task} model."
+                                  f"{suggest(str(m), models)} Valid: {', '.join(models)}.")
+    left = catalog.allowed_estimators(task, s["whitelist_models"], s["blacklist_models"])
+    if not left:
+        raise ConfigError("whitelist_models and blacklist_models leave no model to try; "
+                          f"valid {task} models: {', '.join(models)}.")
+    if s["validation_size"] is not None and s["n_cross_validations"] is not None:
+        raise ConfigError("Give either 'validation_size' or 'n_cross_validations', not both.")
+    if s["X_valid"] is not None and (s["validation_size"] is not None
+                                     or s["n_cross_validations"] is not None):
+        raise ConfigError("With X_valid given, 'validation_size' and 'n_cross_validations' "
+                          "must be left unset: the validation data is used instead.")
+    if (s["X_valid"] is None) != (s["y_valid"] is None):
+        raise ConfigError("'X_valid' and 'y_valid' go together: give both or neither.")
+    _check_data_source(s)
+
+
+def _check_data_source(s):
+    has_arrays = s["X"] is not None or s["y"] is not None
+    script = s["data_script"]
+    if script is not None and has_arrays:
+        raise ConfigError("Give the data either as 'data_script' or as 'X' and 'y', not both.")
+    if script is None and not has_arrays:
+        raise ConfigError("No data: give 'data_script' (a file defining get_data()) or 'X' "
+                          "and 'y'.")
+    if s["path"] is not None:
+        s["path"] = os.path.abspath(os.fspath(s["path"]))
+        if not os.path.isdir(s["path"]):
+            raise ConfigError(f"The 'path' setting names {s['path']!r}, which is not a "
+                              "directory; give the project folder.")
+    if script is not None:
+        s["data_script"] = _find_script(os.fspath(script), s["path"])
+    elif s["X"] is None or s["y"] is None:
+        raise ConfigError("'X' and 'y' go together: give both (or a 'data_script').")
+    else:
+        from .data import validate
+        validate(s, source="AutoMLConfig")
+
+
+def _find_script(script, path) -> str:
+    candidates = [script] if os.path.isabs(script) else [os.path.abspath(script)]
+    if path and not os.path.isabs(script):
+        candidates.append(os.path.join(path, script))
+    found = next((c for c in candidates if os.path.isfile(c)), None)
+    if found is None:
+        raise ConfigError(f"The 'data_script' file {script!r} does not exist (looked at "
+                          f"{', '.join(candidates)}); give a .py file that defines get_data().")
+    try:
+        tree = ast.parse(open(found, encoding="utf-8").read(), filename=found)
+    except SyntaxError as exc:
+        raise ConfigError(f"The 'data_script' {found} is not valid Python: {exc}") from None
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    defined |= {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom)
+                for a in n.names}
+    if "get_data" not in defined:
+        raise ConfigError(f"The 'data_script' {found} does not define get_data(); it must "
+                          "define a function get_data() returning a dict with 'X' and 'y' "
+                          "(and optionally 'X_valid', 'y_valid', 'sample_weight').")
+    return found

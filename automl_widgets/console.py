@@ -1,0 +1,32 @@
+"""The classic console table printed by submit(show_output=True) and
+wait_for_completion(show_output=True)."""
+from __future__ import annotations
+
+LEGEND = """\
+********************************************************************************************
+ITERATION: The iteration being evaluated.
+PIPELINE: A summary description of the pipeline being evaluated.
+DURATION: Time taken for the current iteration.
+METRIC: The result of computing {metric} on the fitted pipeline.
+BEST: The best observed {metric} thus far.
+********************************************************************************************
+"""
+HEADER = f" {'ITERATION':>9}     {'PIPELINE':<38} {'DURATION':<17} {'METRIC':>10} {'BEST':>9}"
+
+
+def header(run_id, metric, target="local") -> str:
+    where = "" if target == "local" else f"Running on remote compute: {target}\n"
+    return f"{where}Parent Run ID: {run_id}\n{LEGEND.format(metric=metric)}\n{HEADER}"
+
+
+def _num(v) -> str:
+    return "nan" if v is None else f"{v:.4f}"
+
+
+def row(rec: dict) -> str:
+    status = rec.get("status")
+    metric = _num(rec.get("score")) if status == "Completed" else status
+    duration = rec.get("duration")
+    duration = "" if duration is None else f"{duration:.1f}"
+    return (f" {rec['iteration']:>9}     {(rec.get('pipeline') or '')[:38]:<38} "
+            f"{duration:<17} {metric:>10} {_num(rec.get('best_so_far')):>9}")

@@ -1,0 +1,29 @@
+"""Fault injection for tests and drills: AUTOML_WIDGETS_FAULTS="2=crash,3=hang" makes
+iteration 2 die of SIGSEGV and iteration 3 hang, inside the real iteration process."""
+from __future__ import annotations
+
+import os
+import time
+
+VARIABLE = "AUTOML_WIDGETS_FAULTS"
+
+
+def inject(iteration: str) -> None:
+    faults = dict(item.split("=", 1) for item in os.environ.get(VARIABLE, "").split(",")
+                  if "=" in item)
+    fault = faults.get(iteration)
+    if fault == "crash":
+        import ctypes
+        ctypes.string_at(0)  # a real segmentation fault
+    elif fault == "exit":
+        os._exit(3)
+    elif fault == "hang":
+        print("hanging on purpose (fault injection)", flush=True)
+        while True:
+            time.sleep(3600)
+    elif fault == "memory":
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+        bytearray(4 * 1024**3)  # a real MemoryError under the limit
+    elif fault == "raise":
+        raise RuntimeError("injected failure")

@@ -1,0 +1,127 @@
+"""One iteration: build the pipeline, score it on held-out predictions, fit, save.
+
+Runs inside a forked worker process (see worker.py); everything it needs arrives in a
+Context built once by the driver, so an iteration starts without loading anything.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
+
+from . import catalog, data, metrics
+from .runfolder import COMPLETED
+
+MODEL, PREDICTIONS = "model.joblib", "predictions.npz"
+
+
+@dataclass
+class Context:
+    """The data and fixed choices every iteration of a run shares."""
+    task: str
+    primary_metric: str
+    X: object
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    X_valid: object | None       # holdout rows (validation data or validation_size split)
+    y_valid: np.ndarray | None
+    splits: list | None          # CV folds, the same for every iteration
+    classes: np.ndarray | None
+    kinds: dict | None           # column kinds when preprocess=True
+    sparse: bool
+    random_state: int
+    n_jobs: int | None
+
+    @property
+    def y_eval(self):
+        return self.y if self.y_valid is None else self.y_valid
+
+
+def take(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def build_pipeline(ctx: Context, preprocessor: str, estimator: str, params: dict) -> Pipeline:
+    steps = []
+    if ctx.kinds is not None:
+        steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse)))
+    steps.append(("preprocessor", catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)))
+    est = catalog.estimators(ctx.task)[estimator].build(
+        params, sparse=ctx.sparse, random_state=ctx.random_state, n_jobs=ctx.n_jobs)
+    steps.append(("estimator", est))
+    return Pipeline(steps)
+
+
+def _fit(model, X, y, w):
+    last = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if w is not None and has_fit_parameter(last, "sample_weight"):
+        if isinstance(model, Pipeline):
+            return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": w})
+        return model.fit(X, y, sample_weight=w)
+    return model.fit(X, y)
+
+
+def _predict(ctx, model, X):
+    if ctx.task == metrics.REGRESSION:
+        return model.predict(X), None
+    raw = model.predict_proba(X)
+    proba = np.zeros((raw.shape[0], len(ctx.classes)))
+    cols = np.searchsorted(ctx.classes, model.classes_)  # a fold may miss a rare class
+    proba[:, cols] = raw
+    return ctx.classes[np.argmax(proba, axis=1)], proba
+
+
+def held_out_predictions(ctx: Context, model):
+    """Predictions for rows the model was not fitted on: the holdout or out-of-fold."""
+    w = ctx.sample_weight
+    if ctx.y_valid is not None:
+        return _predict(ctx, _fit(clone(model), ctx.X, ctx.y, w), ctx.X_valid)
+    pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
+    proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
+    for train, test in ctx.splits:
+        fitted = _fit(clone(model), take(ctx.X, train), ctx.y[train],
+                      None if w is None else w[train])
+        p, pr = _predict(ctx, fitted, take(ctx.X, test))
+        pred[test] = p
+        if proba is not None:
+            proba[test] = pr
+    return pred, proba
+
+
+def score(ctx: Context, pred, proba) -> dict:
+    w = ctx.sample_weight if ctx.y_valid is None else None
+    return metrics.compute_all(ctx.task, ctx.y_eval, pred, proba, ctx.classes, w)
+
+
+def finish(ctx, model, pred, proba, out_dir) -> dict:
+    """Score, fit on all training rows, save model and predictions; the result record."""
+    values = score(ctx, pred, proba)
+    _fit(model, ctx.X, ctx.y, ctx.sample_weight)
+    joblib.dump(model, os.path.join(out_dir, MODEL))
+    np.savez(os.path.join(out_dir, PREDICTIONS), pred=pred,
+             proba=proba if proba is not None else np.empty(0))
+    return {"status": COMPLETED, "metrics": values, "score": values[ctx.primary_metric]}
+
+
+def run(ctx: Context, proposal, out_dir) -> dict:
+    print(f"Pipeline: {proposal.name(ctx.task)}")
+    print(f"Parameters: {proposal.params or 'defaults'}", flush=True)
+    t0 = time.perf_counter()
+    model = build_pipeline(ctx, proposal.preprocessor, proposal.estimator, proposal.params)
+    pred, proba = held_out_predictions(ctx, model)
+    result = finish(ctx, model, pred, proba, out_dir)
+    print(f"{ctx.primary_metric}: {result['score']} ({time.perf_counter() - t0:.2f} s)",
+          flush=True)
+    return result
+
+
+def load_predictions(out_dir):
+    with np.load(os.path.join(out_dir, PREDICTIONS), allow_pickle=True) as f:
+        proba = f["proba"]
+        return f["pred"], (proba if proba.size else None)

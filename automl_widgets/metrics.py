@@ -1,0 +1,192 @@
+"""Metric registry: the classic names, how to compute each, and which way is better.
+
+Every metric is computed from out-of-fold (or validation) predictions, so one set of
+predictions per iteration gives all of them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn import metrics as skm
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    task: str
+    greater_is_better: bool
+    # fn(y_true, y_pred, proba, classes, sample_weight) -> float
+    fn: Callable
+
+    def better(self, a: float, b: float) -> bool:
+        """True if score a is strictly better than score b."""
+        if b is None or (isinstance(b, float) and math.isnan(b)):
+            return a is not None and not math.isnan(a)
+        if a is None or math.isnan(a):
+            return False
+        return a > b if self.greater_is_better else a < b
+
+    def worst(self) -> float:
+        return -math.inf if self.greater_is_better else math.inf
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def _register(name, task, greater, fn):
+    REGISTRY[name] = Metric(name, task, greater, fn)
+
+
+# ---- classification -------------------------------------------------------------------
+
+def _indicator(y, classes):
+    out = np.zeros((len(y), len(classes)))
+    index = {c: i for i, c in enumerate(classes)}
+    for row, label in enumerate(y):
+        out[row, index[label]] = 1.0
+    return out
+
+
+def _auc(average):
+    def fn(y, pred, proba, classes, w):
+        ind = _indicator(y, classes)
+        present = ind.sum(axis=0) > 0
+        if present.sum() < 2:
+            return float("nan")
+        return skm.roc_auc_score(ind[:, present], proba[:, present], average=average,
+                                 sample_weight=w)
+    return fn
+
+
+def _avg_precision(average):
+    def fn(y, pred, proba, classes, w):
+        ind = _indicator(y, classes)
+        present = ind.sum(axis=0) > 0
+        return skm.average_precision_score(ind[:, present], proba[:, present],
+                                           average=average, sample_weight=w)
+    return fn
+
+
+def _prf(scorer, average):
+    def fn(y, pred, proba, classes, w):
+        return scorer(y, pred, average=average, sample_weight=w, zero_division=0)
+    return fn
+
+
+def _weighted_accuracy(y, pred, proba, classes, w):
+    # Each sample counts by the frequency of its true class (the classic definition).
+    labels, counts = np.unique(y, return_counts=True)
+    freq = dict(zip(labels, counts / len(y)))
+    weights = np.array([freq[v] for v in y])
+    if w is not None:
+        weights = weights * w
+    return float(np.sum(weights * (np.asarray(y) == np.asarray(pred))) / np.sum(weights))
+
+
+def _norm_macro_recall(y, pred, proba, classes, w):
+    r = skm.recall_score(y, pred, average="macro", sample_weight=w, zero_division=0)
+    chance = 1.0 / len(classes)
+    return float((r - chance) / (1 - chance))
+
+
+def _log_loss(y, pred, proba, classes, w):
+    return skm.log_loss(y, np.clip(proba, 1e-15, 1), labels=list(classes), sample_weight=w)
+
+
+_register("accuracy", CLASSIFICATION, True,
+          lambda y, p, pr, c, w: skm.accuracy_score(y, p, sample_weight=w))
+for _avg in ("weighted", "macro", "micro"):
+    _register(f"AUC_{_avg}", CLASSIFICATION, True, _auc(_avg))
+    _register(f"average_precision_score_{_avg}", CLASSIFICATION, True, _avg_precision(_avg))
+    _register(f"f1_score_{_avg}", CLASSIFICATION, True, _prf(skm.f1_score, _avg))
+    _register(f"precision_score_{_avg}", CLASSIFICATION, True, _prf(skm.precision_score, _avg))
+    _register(f"recall_score_{_avg}", CLASSIFICATION, True, _prf(skm.recall_score, _avg))
+_register("balanced_accuracy", CLASSIFICATION, True,
+          lambda y, p, pr, c, w: skm.balanced_accuracy_score(y, p, sample_weight=w))
+_register("log_loss", CLASSIFICATION, False, _log_loss)
+_register("norm_macro_recall", CLASSIFICATION, True, _norm_macro_recall)
+_register("weighted_accuracy", CLASSIFICATION, True, _weighted_accuracy)
+_register("matthews_correlation", CLASSIFICATION, True,
+          lambda y, p, pr, c, w: skm.matthews_corrcoef(y, p, sample_weight=w))
+
+# ---- regression -----------------------------------------------------------------------
+
+
+def _range(y):
+    r = float(np.max(y) - np.min(y))
+    return r if r > 0 else 1.0
+
+
+def _rmse(y, p, w):
+    return math.sqrt(skm.mean_squared_error(y, p, sample_weight=w))
+
+
+def _rmsle(y, p, w):
+    if np.min(y) <= -1 or np.min(p) <= -1:
+        return float("nan")
+    return math.sqrt(skm.mean_squared_log_error(y, p, sample_weight=w))
+
+
+def _spearman(y, p, w):
+    from scipy.stats import spearmanr
+    return float(spearmanr(y, p).statistic)
+
+
+def _mape(y, p, w):
+    # In percent, over rows whose true value is not zero (the classic definition).
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    keep = y != 0
+    if not keep.any():
+        return float("nan")
+    err = np.abs((y[keep] - p[keep]) / y[keep])
+    return float(100 * np.average(err, weights=None if w is None else np.asarray(w)[keep]))
+
+
+_register("r2_score", REGRESSION, True, lambda y, p, pr, c, w: skm.r2_score(y, p, sample_weight=w))
+_register("spearman_correlation", REGRESSION, True, lambda y, p, pr, c, w: _spearman(y, p, w))
+_register("explained_variance", REGRESSION, True,
+          lambda y, p, pr, c, w: skm.explained_variance_score(y, p, sample_weight=w))
+_register("mean_absolute_error", REGRESSION, False,
+          lambda y, p, pr, c, w: skm.mean_absolute_error(y, p, sample_weight=w))
+_register("normalized_mean_absolute_error", REGRESSION, False,
+          lambda y, p, pr, c, w: skm.mean_absolute_error(y, p, sample_weight=w) / _range(y))
+_register("median_absolute_error", REGRESSION, False,
+          lambda y, p, pr, c, w: skm.median_absolute_error(y, p, sample_weight=w))
+_register("root_mean_squared_error", REGRESSION, False, lambda y, p, pr, c, w: _rmse(y, p, w))
+_register("normalized_root_mean_squared_error", REGRESSION, False,
+          lambda y, p, pr, c, w: _rmse(y, p, w) / _range(y))
+_register("root_mean_squared_log_error", REGRESSION, False, lambda y, p, pr, c, w: _rmsle(y, p, w))
+_register("normalized_root_mean_squared_log_error", REGRESSION, False,
+          lambda y, p, pr, c, w: _rmsle(y, p, w) / _range(np.log1p(np.clip(y, -0.999, None))))
+_register("mean_absolute_percentage_error", REGRESSION, False, lambda y, p, pr, c, w: _mape(y, p, w))
+
+DEFAULT_PRIMARY = {CLASSIFICATION: "accuracy", REGRESSION: "r2_score"}
+
+
+def names(task: str) -> list[str]:
+    return [m.name for m in REGISTRY.values() if m.task == task]
+
+
+def get(name: str) -> Metric:
+    return REGISTRY[name]
+
+
+def compute_all(task, y, pred, proba=None, classes=None, sample_weight=None) -> dict:
+    """Every metric of the task; a metric that cannot be computed is NaN, never an error."""
+    out = {}
+    for metric in REGISTRY.values():
+        if metric.task != task:
+            continue
+        try:
+            value = float(metric.fn(y, pred, proba, classes, sample_weight))
+        except Exception:  # e.g. RMSLE of negative targets, AUC with one class present
+            value = float("nan")
+        out[metric.name] = value
+    return out

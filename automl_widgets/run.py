@@ -1,0 +1,259 @@
+"""Run (AutoMLRun): the kernel-side view of one run, kept in sync with its run folder.
+
+A background thread tails events.jsonl while the run is live and sets the traits
+(status, iterations, best); widgets observe those traits and never read files.
+A finished run is read once and needs no thread.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import joblib
+import traitlets
+
+from . import console, metrics
+from .iteration import MODEL
+from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, SPEC, TERMINAL, EventReader,
+                        RunState, iteration_dir, read_json, request)
+from .worker import LOG
+
+SYNC_INTERVAL = 0.1   # seconds between looks at events.jsonl
+LIVENESS_INTERVAL = 2.0
+
+
+def _target_for(spec):
+    from .compute import LocalCompute
+    return LocalCompute()
+
+
+class Run(traitlets.HasTraits):
+    status = traitlets.Unicode("NotStarted")
+    iterations = traitlets.List()        # one dict per iteration, by iteration number
+    best = traitlets.Dict(allow_none=True)
+    error = traitlets.Unicode(None, allow_none=True)
+
+    def __init__(self, experiment, run_id, target=None):
+        super().__init__()
+        self.experiment, self.id = experiment, run_id
+        self.folder = experiment.workspace.run_folder(run_id)
+        if not os.path.isfile(os.path.join(self.folder, SPEC)):
+            raise KeyError(f"No run {run_id!r} in {experiment!r} (no {self.folder}).")
+        self.spec = read_json(os.path.join(self.folder, SPEC))
+        self.target = target or _target_for(self.spec)
+        self.state = RunState(self.spec)
+        self._reader = EventReader(self.folder)
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = None
+        self._last_alive_check = 0.0
+        self.refresh()
+        if not self.state.finished:
+            self._thread = threading.Thread(target=self._sync, name=f"sync-{run_id}", daemon=True)
+            self._thread.start()
+
+    def __repr__(self):
+        return f"Run(id={self.id!r}, experiment={self.experiment.name!r}, status={self.status!r})"
+
+    # ---- keeping up with the run folder ----------------------------------------------
+    def refresh(self) -> bool:
+        """Apply new events (and notice a dead driver); True if anything changed."""
+        events = self._reader.read_new()
+        for e in events:
+            self.state.apply(e)
+        changed = bool(events)
+        if not self.state.finished and time.monotonic() - self._last_alive_check > LIVENESS_INTERVAL:
+            self._last_alive_check = time.monotonic()
+            if not self.target.driver_alive(self.folder):
+                changed |= self._driver_gone()
+        if changed:
+            self._publish()
+        return changed
+
+    def _driver_gone(self) -> bool:
+        events = self._reader.read_new()  # it may have finished just now
+        for e in events:
+            self.state.apply(e)
+        if self.state.finished:
+            return True
+        self.state.status = FAILED
+        self.state.error = ("The driver process ended without finishing the run; see "
+                            f"{os.path.join(self.folder, DRIVER_LOG)}.")
+        return True
+
+    def _publish(self):
+        s = self.state
+        with self.hold_trait_notifications():
+            self.iterations = [dict(s.iterations[n]) for n in sorted(s.iterations)]
+            self.best = dict(s.iterations[s.best]) if s.best is not None else None
+            self.error = s.error
+            self.status = s.status
+        if s.finished:
+            self.experiment.workspace._record_status(self.id, s.status)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _sync(self):
+        while not self._stop.is_set() and not self.state.finished:
+            try:
+                self.refresh()
+            except Exception:  # a bad read must not kill the thread; try again next tick
+                pass
+            self._stop.wait(SYNC_INTERVAL)
+
+    def wait_until(self, predicate, timeout=None) -> bool:
+        """Block until predicate(run) holds (checked at every change) or timeout passes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                if self.state.finished and self._thread is None:
+                    return predicate(self)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._changed.wait(0.5 if left is None else min(left, 0.5))
+                if self._thread is None or not self._thread.is_alive():
+                    self.refresh()
+        return True
+
+    def close(self):
+        self._stop.set()
+
+    # ---- the classic API -------------------------------------------------------------
+    def get_status(self) -> str:
+        return self.status
+
+    def get_details(self) -> dict:
+        s = self.state
+        return {"runId": self.id, "experiment": self.experiment.name, "status": s.status,
+                "target": self.spec["target"]["name"], "startTimeUtc": _iso(s.start_time),
+                "endTimeUtc": _iso(s.end_time), "error": s.error, "stopReason": s.stop_reason,
+                "warnings": list(s.warnings), "data": dict(s.data_info),
+                "properties": {k: self.spec[k] for k in (
+                    "task", "primary_metric", "iterations", "max_time_sec",
+                    "concurrent_iterations", "random_state", "preprocess")},
+                "logFiles": {"driver": os.path.join(self.folder, DRIVER_LOG)}}
+
+    def get_children(self) -> list["ChildRun"]:
+        return [ChildRun(self, n) for n in sorted(self.state.iterations)]
+
+    def get_metrics(self) -> dict:
+        """{iteration: {metric: value}} of every finished iteration."""
+        return {n: dict(r.get("metrics") or {}) for n, r in sorted(self.state.iterations.items())
+                if r.get("metrics")}
+
+    def get_output(self, metric=None, iteration=None):
+        """(best child run, fitted Pipeline); by `metric`, or a given `iteration`."""
+        self.refresh()
+        if iteration is None:
+            iteration = self._best_by(metric or self.spec["primary_metric"])
+        elif iteration not in self.state.iterations:
+            raise ValueError(f"No iteration {iteration} in run {self.id}; it has "
+                             f"{sorted(self.state.iterations)}.")
+        child = ChildRun(self, iteration)
+        return child, child.load_model()
+
+    def _best_by(self, name):
+        task_metrics = metrics.names(self.spec["task"])
+        if name not in task_metrics:
+            raise ValueError(f"{name!r} is not a {self.spec['task']} metric; valid: "
+                             f"{', '.join(task_metrics)}.")
+        m = metrics.get(name)
+        best = None
+        for n, r in self.state.iterations.items():
+            v = (r.get("metrics") or {}).get(name)
+            if r.get("status") == "Completed" and v is not None and (
+                    best is None or m.better(v, self.state.iterations[best]["metrics"][name])):
+                best = n
+        if best is None:
+            raise RuntimeError(f"Run {self.id} has no completed iteration yet "
+                               f"(status {self.status}).")
+        return best
+
+    def cancel(self):
+        """Stop scheduling and end the running iterations; recorded results stay."""
+        if self.state.finished:
+            return
+        request(self.folder, "cancel_run")
+        self.state.status = CANCEL_REQUESTED
+        self.status = CANCEL_REQUESTED
+
+    def cancel_iteration(self, iteration: int):
+        n_max = self.spec["iterations"]
+        if isinstance(iteration, bool) or not isinstance(iteration, int) or not 0 <= iteration < n_max:
+            raise ValueError(f"iteration must be an int in [0, {n_max - 1}]; got {iteration!r}.")
+        request(self.folder, f"cancel_iteration.{iteration}")
+
+    def wait_for_completion(self, show_output=False, wait_post_processing=False, timeout=None):
+        if show_output:
+            self._print_table(timeout)
+        else:
+            self.wait_until(lambda r: r.state.finished, timeout)
+        return self.get_details()
+
+    def _print_table(self, timeout=None):
+        print(console.header(self.id, self.spec["primary_metric"], self.spec["target"]["name"]),
+              flush=True)
+        shown = 0
+        def more(run):
+            return run.state.finished or len(run.state.finished_order) > shown
+        while True:
+            self.wait_until(more, timeout)
+            order = list(self.state.finished_order)
+            for n in order[shown:]:
+                print(console.row(self.state.iterations[n]), flush=True)
+            shown = len(order)
+            if self.state.finished and shown == len(self.state.finished_order):
+                break
+        if self.state.error:
+            print(f"Run {self.status}: {self.state.error}", flush=True)
+
+
+AutoMLRun = Run
+
+
+class ChildRun:
+    """One iteration, named <parent run id>_<n> like the classic child runs."""
+
+    def __init__(self, parent: Run, number: int):
+        self.parent, self.number = parent, number
+        self.id = f"{parent.id}_{number}"
+        self.folder = iteration_dir(parent.folder, number)
+
+    def __repr__(self):
+        return f"ChildRun(id={self.id!r}, status={self.get_status()!r})"
+
+    @property
+    def record(self) -> dict:
+        return self.parent.state.iterations.get(self.number, {"status": "NotStarted"})
+
+    def get_status(self) -> str:
+        return self.record.get("status", "NotStarted")
+
+    def get_metrics(self) -> dict:
+        return dict(self.record.get("metrics") or {})
+
+    def get_properties(self) -> dict:
+        r = self.record
+        return {"iteration": self.number, "pipeline": r.get("pipeline"),
+                "params": r.get("params"), "duration": r.get("duration"),
+                "reason": r.get("reason"), "run_id": self.id}
+
+    def get_log(self) -> str:
+        try:
+            with open(os.path.join(self.folder, LOG), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def load_model(self):
+        path = os.path.join(self.folder, MODEL)
+        if self.get_status() != "Completed" or not os.path.exists(path):
+            raise RuntimeError(f"Iteration {self.number} has no model (status "
+                               f"{self.get_status()}).")
+        return joblib.load(path)
+
+
+def _iso(t):
+    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

@@ -1,0 +1,101 @@
+"""Iteration processes: forked from the driver, which has the data and libraries loaded,
+so starting one costs a fork, not an interpreter. Each is its own process group so a kill
+reaches anything it spawned; stdout and stderr stream into the iteration's log.txt."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+
+from .runfolder import FAILED, read_json, write_json
+
+RESULT, LOG = "result.json", "log.txt"
+
+
+class Worker:
+    def __init__(self, n, pid, out_dir):
+        self.n, self.pid, self.out_dir = n, pid, out_dir
+        self.started = time.monotonic()
+        self.fd = os.pidfd_open(pid)  # readable once the process exits
+        self.kill_reason = None       # (status, reason) once we killed it
+
+    def fileno(self):
+        return self.fd
+
+    def kill(self, status, reason):
+        if self.kill_reason is None:
+            self.kill_reason = (status, reason)
+        for send in (lambda: os.killpg(self.pid, signal.SIGKILL),
+                     lambda: os.kill(self.pid, signal.SIGKILL)):
+            try:
+                send()
+                return
+            except ProcessLookupError:
+                continue
+
+    def reap(self) -> dict:
+        """Wait for the exit (it has happened or was forced) and say what became of it."""
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        duration = time.monotonic() - self.started
+        result_path = os.path.join(self.out_dir, RESULT)
+        if self.kill_reason is not None:
+            result = {"status": self.kill_reason[0], "reason": self.kill_reason[1]}
+        elif os.path.exists(result_path):
+            result = read_json(result_path)
+        elif os.WIFSIGNALED(status):
+            name = signal.Signals(os.WTERMSIG(status)).name
+            result = {"status": FAILED, "reason": f"the iteration process was killed by {name}"}
+        else:
+            result = {"status": FAILED, "reason": "the iteration process exited with code "
+                      f"{os.WEXITSTATUS(status)} before reporting a result"}
+        if result["status"] != "Completed":
+            with open(os.path.join(self.out_dir, LOG), "a") as log:
+                log.write(f"\n[automl-widgets] {result['status']}: {result.get('reason')}\n")
+        result["duration"] = duration
+        return result
+
+
+def start(n, out_dir, job, max_cores=None) -> Worker:
+    """Fork a process that runs job() -> result dict, written to out_dir/result.json."""
+    os.makedirs(out_dir, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the iteration process: never returns
+        code = 0
+        try:
+            os.setpgid(0, 0)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            fd = os.open(os.path.join(out_dir, LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            _run(job, out_dir, max_cores)
+        except BaseException:  # noqa: BLE001 - anything left must not escape the fork
+            code = 70
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    try:
+        os.setpgid(pid, pid)  # also from here, so a kill right away finds the group
+    except (PermissionError, ProcessLookupError):
+        pass
+    return Worker(n, pid, out_dir)
+
+
+def _run(job, out_dir, max_cores):
+    from threadpoolctl import threadpool_limits
+    from .faults import inject
+    try:
+        inject(os.path.basename(out_dir))
+        with threadpool_limits(limits=max_cores):
+            result = job()
+    except BaseException as exc:  # MemoryError and friends fail only this iteration
+        traceback.print_exc()
+        result = {"status": FAILED, "reason": f"{type(exc).__name__}: {exc}"}
+    write_json(os.path.join(out_dir, RESULT), result)
