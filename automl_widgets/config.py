@@ -37,8 +37,8 @@ class Interval:
 
     def __str__(self):
         name = "an int" if self.kind is numbers.Integral else "a float"
-        lb = "[" if self.closed in ("both", "left") else "("
-        rb = "]" if self.closed in ("both", "right") else ")"
+        lb = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        rb = "]" if self.closed in ("both", "right") and self.high is not None else ")"
         lo = "-inf" if self.low is None else self.low
         hi = "inf" if self.high is None else self.high
         return f"{name} in the range {lb}{lo}, {hi}{rb}"

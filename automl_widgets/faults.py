@@ -23,7 +23,10 @@ def inject(iteration: str) -> None:
             time.sleep(3600)
     elif fault == "memory":
         import resource
-        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
-        bytearray(4 * 1024**3)  # a real MemoryError under the limit
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = size + 512 * 1024**2
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        bytearray(2 * limit)  # a real MemoryError under the limit
     elif fault == "raise":
         raise RuntimeError("injected failure")

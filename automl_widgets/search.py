@@ -18,7 +18,6 @@ from optuna.trial import TrialState, create_trial
 from . import catalog
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 @dataclass
@@ -44,9 +43,11 @@ class Searcher:
         # Allowed estimators missing from the default list still get their default turn.
         listed = {e for _, e in self.defaults}
         self.defaults += [(self.preprocessors[0], e) for e in self.estimators if e not in listed]
-        sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=5,
-                                             multivariate=True, group=True,
-                                             constant_liar=True)
+        with warnings.catch_warnings():  # multivariate/group are marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=5,
+                                                 multivariate=True, group=True,
+                                                 constant_liar=True)
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self._top = {"preprocessor": CategoricalDistribution(self.preprocessors),
                      "estimator": CategoricalDistribution(self.estimators)}

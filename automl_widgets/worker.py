@@ -63,11 +63,13 @@ def start(n, out_dir, job, max_cores=None) -> Worker:
     os.makedirs(out_dir, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
+    driver = os.getpid()
     pid = os.fork()
     if pid == 0:  # the iteration process: never returns
         code = 0
         try:
             os.setpgid(0, 0)
+            _die_with_parent(driver)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
             fd = os.open(os.path.join(out_dir, LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -86,6 +88,15 @@ def start(n, out_dir, job, max_cores=None) -> Worker:
     except (PermissionError, ProcessLookupError):
         pass
     return Worker(n, pid, out_dir)
+
+
+def _die_with_parent(driver):
+    """If the driver is killed, its iterations go too instead of running on as orphans."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != driver:  # it died before the line above took effect
+        os._exit(1)
 
 
 def _run(job, out_dir, max_cores):

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from automl_widgets import AutoMLConfig, Experiment, Workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace.create(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def cancer():
+    return load_breast_cancer(return_X_y=True)
+
+
+@pytest.fixture
+def submit(ws, cancer):
+    """Submit a small, fast classification run; keyword arguments override settings."""
+    def _submit(experiment="test", **settings):
+        X, y = cancer
+        base = dict(task="classification", X=X, y=y, iterations=4, n_cross_validations=2,
+                    enable_ensembling=False, random_state=0,
+                    whitelist_models=["LogisticRegression", "DecisionTree", "SGD"])
+        base.update(settings)
+        if "data_script" in settings:
+            base.pop("X"), base.pop("y")
+        return Experiment(ws, experiment).submit(AutoMLConfig(**base))
+    return _submit
+
+
+def events(run):
+    from automl_widgets.runfolder import EventReader
+    return EventReader(run.folder).read_new()
+
+
+def finished_once(run):
+    """Every iteration of the run finished exactly once; returns their numbers."""
+    done = [e["iteration"] for e in events(run) if e["event"] == "iteration_finished"]
+    assert len(done) == len(set(done)), f"an iteration finished twice: {done}"
+    return sorted(done)
+
+
+def rng_data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    return X, (X[:, 0] + rng.normal(scale=0.5, size=n) > 0).astype(int)

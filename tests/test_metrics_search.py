@@ -1,0 +1,95 @@
+"""The metric registry and the searcher, on their own."""
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from automl_widgets import catalog, metrics
+from automl_widgets.search import Searcher
+
+
+def test_every_classic_metric_is_registered_with_a_direction():
+    cls = metrics.names("classification")
+    reg = metrics.names("regression")
+    for name in ["accuracy", "AUC_weighted", "AUC_macro", "AUC_micro", "balanced_accuracy",
+                 "average_precision_score_weighted", "f1_score_macro", "log_loss",
+                 "norm_macro_recall", "precision_score_micro", "recall_score_weighted",
+                 "weighted_accuracy", "matthews_correlation"]:
+        assert name in cls
+    for name in ["r2_score", "spearman_correlation", "explained_variance",
+                 "mean_absolute_error", "normalized_mean_absolute_error",
+                 "median_absolute_error", "root_mean_squared_error",
+                 "normalized_root_mean_squared_error", "root_mean_squared_log_error",
+                 "normalized_root_mean_squared_log_error", "mean_absolute_percentage_error"]:
+        assert name in reg
+    assert metrics.get("log_loss").greater_is_better is False
+    assert metrics.get("AUC_weighted").greater_is_better is True
+    assert metrics.get("root_mean_squared_error").better(1.0, 2.0)
+    assert not metrics.get("r2_score").better(0.1, 0.2)
+    assert metrics.get("r2_score").better(0.1, float("nan"))
+
+
+def test_classification_metrics_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    y = rng.choice(["a", "b", "c"], size=200)
+    proba = rng.dirichlet([1, 1, 1], size=200)
+    classes = np.array(["a", "b", "c"])
+    pred = classes[proba.argmax(axis=1)]
+    m = metrics.compute_all("classification", y, pred, proba, classes)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert m["AUC_macro"] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr",
+                                                             average="macro"))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=classes))
+    recall = skm.recall_score(y, pred, average="macro")
+    assert m["norm_macro_recall"] == pytest.approx((recall - 1 / 3) / (2 / 3))
+    assert set(m) == set(metrics.names("classification"))
+
+
+def test_regression_metrics_and_nan_instead_of_errors():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([1.5, 2.0, 2.5, 5.0])
+    m = metrics.compute_all("regression", y, p)
+    assert m["root_mean_squared_error"] == pytest.approx(math.sqrt(np.mean((y - p) ** 2)))
+    assert m["normalized_root_mean_squared_error"] == pytest.approx(
+        m["root_mean_squared_error"] / 3)
+    assert m["mean_absolute_percentage_error"] == pytest.approx(
+        100 * np.mean(np.abs((y - p) / y)))
+    negative = metrics.compute_all("regression", -y - 5, p)
+    assert math.isnan(negative["root_mean_squared_log_error"])
+
+
+def _proposals(seed, n=14, scores=None):
+    s = Searcher("classification", catalog.model_names("classification"),
+                 catalog.allowed_preprocessors(), True, seed)
+    out = []
+    for i in range(n):
+        p = s.ask()
+        out.append((p.preprocessor, p.estimator, p.params))
+        s.tell(p, (scores or (lambda i, p: len(p.estimator) / 30))(i, p))
+    return out
+
+
+def test_defaults_first_then_model_based_and_deterministic():
+    a = _proposals(7)
+    assert [(p, e) for p, e, _ in a[:9]] == catalog.DEFAULTS["classification"]
+    assert all(params == {} for _, _, params in a[:9])
+    assert all(params for _, _, params in a[9:])  # TPE proposes hyperparameters
+    assert a == _proposals(7)                     # same seed, same history: same proposals
+    assert a[9:] != _proposals(8)[9:]
+
+
+def test_failed_iterations_are_told_and_search_goes_on():
+    out = _proposals(1, n=12, scores=lambda i, p: None if i % 2 else 0.5)
+    assert len(out) == 12
+
+
+def test_allowed_models_restrict_the_search():
+    s = Searcher("regression", ["ElasticNet", "KNN"], ["MaxAbsScaler"], False, 0)
+    seen = set()
+    for i in range(8):
+        p = s.ask()
+        seen.add((p.preprocessor, p.estimator))
+        s.tell(p, float(i))
+    assert seen <= {("MaxAbsScaler", "ElasticNet"), ("MaxAbsScaler", "KNN")}
+    assert {e for _, e in seen} == {"ElasticNet", "KNN"}
