@@ -87,7 +87,10 @@ def stacking(ctx: Context, members, out_dir, k=5) -> dict:
     z = np.hstack([_signal(ctx, f).reshape(len(ctx.y_eval), -1) for f in folders.values()])
     classification = ctx.task == metrics.CLASSIFICATION
     meta = LogisticRegression(max_iter=1000) if classification else RidgeCV()
-    cv = (StratifiedKFold if classification else KFold)(5, shuffle=True,
+    folds = 5
+    if classification:  # a small holdout may hold fewer than 5 rows of a class
+        folds = max(2, min(5, np.unique(ctx.y_eval, return_counts=True)[1].min()))
+    cv = (StratifiedKFold if classification else KFold)(folds, shuffle=True,
                                                          random_state=ctx.random_state)
     if classification:
         proba = cross_val_predict(meta, z, ctx.y_eval, cv=cv, method="predict_proba")
