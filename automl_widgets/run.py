@@ -107,7 +107,7 @@ class Run(traitlets.HasTraits):
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while not predicate(self):
-                if self.state.finished and self._thread is None:
+                if self.state.finished and not (self._thread and self._thread.is_alive()):
                     return predicate(self)
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
