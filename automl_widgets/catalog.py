@@ -37,7 +37,8 @@ class Component:
         accepted = klass().get_params()
         if "random_state" in accepted and random_state is not None:
             kwargs.setdefault("random_state", random_state)
-        if "n_jobs" in accepted and n_jobs is not None:
+        # 1 is every estimator's default; LogisticRegression ignores n_jobs since 1.8 and warns.
+        if "n_jobs" in accepted and n_jobs not in (None, 1) and not self.key == "LogisticRegression":
             kwargs.setdefault("n_jobs", n_jobs)
         return klass(**kwargs)
 

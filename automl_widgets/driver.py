@@ -109,9 +109,9 @@ class Driver:
               and self.since_best >= s["early_stopping_n_iters"]):
             self.stop_reason = "early_stopping"
 
-    def search(self, ctx, last):
+    def search(self, ctx, last, start=0):
         from . import iteration
-        n = 0
+        n = start
         while True:
             requests = self.check_control()
             self.check_budgets()
@@ -170,6 +170,8 @@ class Driver:
         n = self.search(ctx, last)
         if ensembling and len(self.completed) >= 2:
             self.ensembles(ctx, n)
+        elif ensembling and not self.stop_reason:  # nothing to ensemble: search on instead
+            self.search(ctx, s["iterations"], start=n)
         status = CANCELED if self.stop_reason == "canceled" else COMPLETED
         self.events.emit("run_finished", status=status, reason=self.stop_reason or
                          "iterations_done", best_score=self.best)

@@ -16,9 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from . import catalog, data, metrics
-from .runfolder import COMPLETED
-
-MODEL, PREDICTIONS = "model.joblib", "predictions.npz"
+from .runfolder import COMPLETED, MODEL, PREDICTIONS
 
 
 @dataclass

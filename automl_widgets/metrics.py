@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn import metrics as skm
+
+
+class _LazySklearnMetrics:
+    """sklearn.metrics on first use: readers (CLI, RunState) need directions, not sklearn."""
+
+    def __getattr__(self, name):
+        from sklearn import metrics
+        return getattr(metrics, name)
+
+
+skm = _LazySklearnMetrics()
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -76,7 +86,7 @@ def _avg_precision(average):
 
 def _prf(scorer, average):
     def fn(y, pred, proba, classes, w):
-        return scorer(y, pred, average=average, sample_weight=w, zero_division=0)
+        return getattr(skm, scorer)(y, pred, average=average, sample_weight=w, zero_division=0)
     return fn
 
 
@@ -105,9 +115,9 @@ _register("accuracy", CLASSIFICATION, True,
 for _avg in ("weighted", "macro", "micro"):
     _register(f"AUC_{_avg}", CLASSIFICATION, True, _auc(_avg))
     _register(f"average_precision_score_{_avg}", CLASSIFICATION, True, _avg_precision(_avg))
-    _register(f"f1_score_{_avg}", CLASSIFICATION, True, _prf(skm.f1_score, _avg))
-    _register(f"precision_score_{_avg}", CLASSIFICATION, True, _prf(skm.precision_score, _avg))
-    _register(f"recall_score_{_avg}", CLASSIFICATION, True, _prf(skm.recall_score, _avg))
+    _register(f"f1_score_{_avg}", CLASSIFICATION, True, _prf("f1_score", _avg))
+    _register(f"precision_score_{_avg}", CLASSIFICATION, True, _prf("precision_score", _avg))
+    _register(f"recall_score_{_avg}", CLASSIFICATION, True, _prf("recall_score", _avg))
 _register("balanced_accuracy", CLASSIFICATION, True,
           lambda y, p, pr, c, w: skm.balanced_accuracy_score(y, p, sample_weight=w))
 _register("log_loss", CLASSIFICATION, False, _log_loss)

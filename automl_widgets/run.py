@@ -10,12 +10,10 @@ import os
 import threading
 import time
 
-import joblib
 import traitlets
 
 from . import console, metrics
-from .iteration import MODEL
-from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, SPEC, TERMINAL, EventReader,
+from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, MODEL, SPEC, EventReader,
                         RunState, iteration_dir, read_json, request)
 from .worker import LOG
 
@@ -31,7 +29,7 @@ def _target_for(spec):
 class Run(traitlets.HasTraits):
     status = traitlets.Unicode("NotStarted")
     iterations = traitlets.List()        # one dict per iteration, by iteration number
-    best = traitlets.Dict(allow_none=True)
+    best = traitlets.Dict(default_value=None, allow_none=True)  # the best iteration, or None
     error = traitlets.Unicode(None, allow_none=True)
 
     def __init__(self, experiment, run_id, target=None):
@@ -44,7 +42,7 @@ class Run(traitlets.HasTraits):
         self.target = target or _target_for(self.spec)
         self.state = RunState(self.spec)
         self._reader = EventReader(self.folder)
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.RLock())
         self._stop = threading.Event()
         self._thread = None
         self._last_alive_check = 0.0
@@ -59,17 +57,19 @@ class Run(traitlets.HasTraits):
     # ---- keeping up with the run folder ----------------------------------------------
     def refresh(self) -> bool:
         """Apply new events (and notice a dead driver); True if anything changed."""
-        events = self._reader.read_new()
-        for e in events:
-            self.state.apply(e)
-        changed = bool(events)
-        if not self.state.finished and time.monotonic() - self._last_alive_check > LIVENESS_INTERVAL:
-            self._last_alive_check = time.monotonic()
-            if not self.target.driver_alive(self.folder):
-                changed |= self._driver_gone()
-        if changed:
-            self._publish()
-        return changed
+        with self._changed:  # waiters see state and traits change together
+            events = self._reader.read_new()
+            for e in events:
+                self.state.apply(e)
+            changed = bool(events)
+            if not self.state.finished and \
+                    time.monotonic() - self._last_alive_check > LIVENESS_INTERVAL:
+                self._last_alive_check = time.monotonic()
+                if not self.target.driver_alive(self.folder):
+                    changed |= self._driver_gone()
+            if changed:
+                self._publish()
+            return changed
 
     def _driver_gone(self) -> bool:
         events = self._reader.read_new()  # it may have finished just now
@@ -252,6 +252,7 @@ class ChildRun:
         if self.get_status() != "Completed" or not os.path.exists(path):
             raise RuntimeError(f"Iteration {self.number} has no model (status "
                                f"{self.get_status()}).")
+        import joblib
         return joblib.load(path)
 
 

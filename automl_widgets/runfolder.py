@@ -19,6 +19,7 @@ import time
 
 SPEC, EVENTS, CONTROL, ITERATIONS = "spec.json", "events.jsonl", "control", "iterations"
 DRIVER_LOG, DRIVER_PID = "driver.log", "driver.pid"
+MODEL, PREDICTIONS = "model.joblib", "predictions.npz"  # in iterations/<n>/
 
 # Run statuses (the classic names).
 NOT_STARTED, PREPARING, RUNNING = "NotStarted", "Preparing", "Running"

@@ -15,8 +15,6 @@ import sqlite3
 import time
 import uuid
 
-import joblib
-
 from .config import ConfigError
 from .runfolder import CONTROL, ITERATIONS, SPEC, write_json
 
@@ -146,6 +144,7 @@ class Experiment:
             spec["data"] = {"kind": "script", "script": spec["data_script"]}
         else:
             spec["data"] = {"kind": "inline"}
+            import joblib
             from .prepare import INLINE_DATA
             joblib.dump({k: config.settings[k] for k in
                          ("X", "y", "X_valid", "y_valid", "sample_weight")},

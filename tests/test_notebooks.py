@@ -1,0 +1,171 @@
+"""The example notebooks, executed for real in a kernel running this venv's Python.
+
+Each notebook runs in a temporary copy of notebooks/, so its workspace (.automl/) and
+run folders are made there and nothing is written into the repository.
+"""
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient.exceptions import CellExecutionError
+
+from automl_widgets import ConfigError, Workspace
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+# Notebooks that need nothing but this machine. Those needing an SSH host or a Dask
+# cluster will join with their own environment setup.
+LOCAL_PREFIXES = ("01",)
+LOCAL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name.startswith(LOCAL_PREFIXES)]
+CELL_TIMEOUT = 300  # seconds, per cell
+KERNEL = "python3"
+
+# A row of the classic table: " <iteration>     <pipeline> <duration> <metric> <best>".
+TABLE_ROW = re.compile(r"^\s+\d+\s{5}\S")
+
+
+def _kernel_manager(tmp_path) -> KernelManager:
+    """A kernel named "python3" that runs exactly this interpreter (the venv's), whatever
+    kernelspecs the user or the system has installed."""
+    kernels = tmp_path / "kernels"
+    (kernels / KERNEL).mkdir(parents=True)
+    (kernels / KERNEL / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (automl-widgets venv)", "language": "python"}))
+    specs = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+    return KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+
+
+def _outputs_text(cell, stream=None) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream" and stream in (None, out.name):
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data") and stream is None:
+            parts.append(out.data.get("text/plain", ""))
+        elif out.output_type == "error" and stream is None:
+            parts.append("\n".join(out.traceback))
+    return "".join(parts)
+
+
+def _tagged(nb, tag):
+    cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"expected one cell tagged {tag!r}, found {len(cells)}"
+    return cells[0]
+
+
+def execute(notebook: Path, tmp_path: Path):
+    """Run `notebook` in a tmp copy of notebooks/; returns (executed nb, work folder)."""
+    work = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, work, ignore=shutil.ignore_patterns(
+        ".automl", ".ipynb_checkpoints", "__pycache__", "*.log"))
+    try:  # a workspace config in a folder above tmp would capture the run: keep it here
+        Workspace.from_config(work)
+        Workspace.create(work)
+    except ConfigError:
+        pass  # the usual case: the notebook creates its workspace, as on a fresh clone
+    nb = nbformat.read(work / notebook.name, as_version=4)
+    # Checked first, in the same kernel: it is the venv's interpreter.
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import sys; print('KERNEL-PYTHON', sys.executable, sys.prefix)"))
+    client = nbclient.NotebookClient(
+        nb, km=_kernel_manager(tmp_path), kernel_name=KERNEL, timeout=CELL_TIMEOUT,
+        allow_errors=False, resources={"metadata": {"path": str(work)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        pytest.fail(f"{notebook.name}: a cell raised\n" + re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+    finally:  # kept for a look when something fails
+        nbformat.write(nb, tmp_path / f"executed-{notebook.name}")
+    return nb, work
+
+
+def test_the_local_notebooks_are_found():
+    assert [p.name for p in LOCAL_NOTEBOOKS] == ["01-local-classification.ipynb"]
+
+
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_stored_without_outputs(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{notebook.name} cell {i} has stored outputs; clear them before committing")
+
+
+@pytest.mark.timeout(15 * 60)
+@pytest.mark.parametrize("notebook", LOCAL_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(notebook, tmp_path):
+    nb, work = execute(notebook, tmp_path)
+
+    # The kernel ran this venv's Python.
+    first = _outputs_text(nb.cells[0], "stdout").strip()
+    assert first == f"KERNEL-PYTHON {sys.executable} {sys.prefix}", first
+
+    # No cell failed, not even one whose exception was caught and printed as a traceback.
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert all(o.output_type != "error" for o in cell.outputs), f"cell {i} errored"
+        assert "Traceback (most recent call last)" not in _outputs_text(cell), (
+            f"cell {i} printed a traceback:\n{_outputs_text(cell)}")
+
+    # Every run the notebook made lives in the tmp workspace, not in the repository.
+    runs_dir = work / ".automl" / "runs"
+    runs = sorted(p for p in runs_dir.iterdir() if p.name.startswith("AutoML_"))
+    assert len(runs) == 1, f"expected one run folder in {runs_dir}, found {runs}"
+    run_folder = runs[0]
+    assert not (NOTEBOOKS_DIR / ".automl" / "runs" / run_folder.name).exists()
+
+    if notebook.name.startswith("01-local-classification"):
+        _check_classification(nb, work, run_folder)
+
+
+def _check_classification(nb, work, run_folder):
+    run_id = run_folder.name
+    # The classic table: the header, the parent run id, then one row per iteration.
+    table = _outputs_text(_tagged(nb, "table"), "stdout")
+    assert f"Parent Run ID: {run_id}" in table
+    lines = table.splitlines()
+    header = [line for line in lines if "ITERATION" in line and "PIPELINE" in line]
+    assert len(header) == 1, table
+    assert header[0].split() == ["ITERATION", "PIPELINE", "DURATION", "METRIC", "BEST"]
+    rows = [line.split() for line in lines[lines.index(header[0]) + 1:] if TABLE_ROW.match(line)]
+    assert rows, f"no iteration rows under the header:\n{table}"
+    numbers = [int(r[0]) for r in rows]
+    assert len(numbers) == len(set(numbers)) and set(numbers) <= set(range(10)), numbers
+    # METRIC is the score of a Completed iteration, else its status (Failed, TimedOut, ...).
+    scores = [float(r[-2]) for r in rows if re.fullmatch(r"\d\.\d{4}", r[-2])]
+    assert scores and all(0.5 < s <= 1 for s in scores), rows  # AUC on breast cancer
+    assert float(rows[-1][-1]) == pytest.approx(max(scores), abs=1e-4)
+
+    # The run finished as Completed, and the notebook says so.
+    status = _outputs_text(_tagged(nb, "status"), "stdout")
+    assert "Run status: Completed" in status, status
+    events = [json.loads(line) for line in (run_folder / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "run_finished"
+    finished = [e for e in events if e["event"] == "iteration_finished"]
+    assert sorted(e["iteration"] for e in finished) == sorted(numbers)
+
+    # The best model was loaded and predicted.
+    assert "ChildRun(id=" in _outputs_text(_tagged(nb, "best"), "stdout")
+    predict = _outputs_text(_tagged(nb, "predict"), "stdout")
+    got = re.search(r"^predicted: \[(.*)\]$", predict, re.M)
+    want = re.search(r"^actual: +\[(.*)\]$", predict, re.M)
+    assert got and want, predict
+    predicted = [int(v) for v in got.group(1).split(",")]
+    actual = [int(v) for v in want.group(1).split(",")]
+    assert len(predicted) == len(actual) == 10 and set(predicted) <= {0, 1}
+    assert sum(p == a for p, a in zip(predicted, actual)) >= 8, predict
+
+    # debug_log went into the run folder, not into the notebook's folder.
+    assert (run_folder / "automl_errors.log").is_file()
+    assert not (work / "automl_errors.log").exists()
