@@ -187,6 +187,15 @@ def _setup_logging(folder, spec):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _limit_threads(spec):
+    """Cap BLAS/OpenMP pools before numpy loads: a forked iteration otherwise rebuilds a
+    pool of busy-waiting threads on its first threadpoolctl limit (~60 ms an iteration)."""
+    cores = spec.get("max_cores_per_iteration")
+    if isinstance(cores, int) and cores > 0:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(cores))
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     folder = os.path.abspath(argv[0])
@@ -201,6 +210,7 @@ def main(argv=None):
     else:
         with open(os.path.join(folder, DRIVER_PID), "w") as f:
             f.write(str(os.getpid()))
+    _limit_threads(read_json(os.path.join(folder, SPEC)))
     driver = Driver(folder)
     _setup_logging(folder, driver.spec)
 

@@ -1,19 +1,21 @@
 """Orchestration cost of the engine on the local target.
 
     .venv/bin/python benchmarks/overhead.py [--iterations N] [--parallel-iterations M]
-                                            [--json out.json] [--keep]
+        [--repeat R] [--json out.json] [--wait-quiet SECONDS] [--keep]
 
-Two runs in a temporary workspace, submitted through the public API (Workspace.create,
+Runs in a temporary workspace, submitted through the public API (Workspace.create,
 Experiment.submit, Run.wait_for_completion), then figures read back from the run folder:
-events.jsonl plus the timestamps of files the iteration processes write.
+events.jsonl plus the timestamps of files the iteration processes write. The replays that
+give the reference figures use the engine's own modules (prepare, iteration, worker).
 
 1. Per iteration: N trivial pipelines (200x5 rows, LogisticRegression, 2 folds), one at a
    time. How long a slot stays empty between one iteration and the next, split into its
    parts, and how much longer a pipeline takes in a forked iteration process than the same
    pipeline in a warm process.
-2. Parallel efficiency: M CPU-bound pipelines (kNN on 12000x20, 2 folds) with
+2. Parallel efficiency, R times: M CPU-bound pipelines (kNN on 12000x20, 2 folds) with
    concurrent_iterations=2, against an ideal computed from exactly the same pipelines
-   re-run one at a time through the driver's own fork path (automl_widgets.worker.start).
+   re-run one at a time through the driver's own fork path (automl_widgets.worker.start),
+   and against the same pipelines run two at a time with no driver at all.
 
 What every figure means, and why the ideal is defined the way it is: docs/benchmarks.md.
 Data comes only from scikit-learn's generators; nothing touches the network.
@@ -25,7 +27,6 @@ import contextlib
 import datetime
 import io
 import json
-import logging
 import os
 import platform
 import resource
@@ -41,6 +42,11 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+
+# The replays below stand in for the driver, so they load BLAS the way the driver does for
+# max_cores_per_iteration=1 (driver._limit_threads), before numpy is first imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace  # noqa: E402
 
@@ -375,12 +381,7 @@ def ms(x):
     return f"{1e3 * x:7.1f} ms" if x == x else "     n/a  "
 
 
-def cpu_note(cpu):
-    flag = "  <- OTHER LOAD: figure unreliable" if cpu["others"] > 10 else ""
-    return f"other processes {cpu['others']:.0f}% of a core{flag}"
-
-
-def report(env, one, two):
+def report(env, one, reps):
     lines = [f"automl-widgets orchestration overhead, local target: {env['date']}, "
              f"{env['cores']} cores, Python {env['python']}, scikit-learn {env['sklearn']}"]
     if one:
@@ -389,8 +390,10 @@ def report(env, one, two):
         def pick(key):
             return [r[key] for r in rows if r.get(key) is not None]
         verdict = "PASS" if median(pick("overhead")) <= TARGET_OVERHEAD_MS / 1e3 else "MISS"
+        others = one["cpu"]["others"]
         lines += ["", f"1. Per iteration: {len(rows)} iterations, LogisticRegression on 200x5, "
-                  f"2 folds, one at a time ({cpu_note(one['cpu'])})",
+                  f"2 folds, one at a time (other processes: {others:.0f}% of a core"
+                  + (", FIGURES UNRELIABLE)" if others > 10 else ")"),
                   f"   {'':<56}{'median':>10} {'p90':>10}   target"]
         table = [
             ("overhead   finished(n) -> started(n+1)", "overhead",
@@ -407,29 +410,47 @@ def report(env, one, two):
         for label, key, target in table:
             v = pick(key)
             lines.append(f"   {label:<56}{ms(median(v))} {ms(p90(v))}   {target}")
-    if two:
-        c = two["cpu"]
-        verdict = "PASS" if two["ratio"] <= TARGET_PARALLEL_RATIO else "MISS"
-        lines += [
-            "", f"2. Parallel: {len(two['iterations'])} iterations, kNN on {two['rows']}x20, "
-            f"2 folds, concurrent_iterations={two['slots']}",
-            f"   engine wall, first started -> last finished  {two['wall']:7.2f} s   "
-            f"({cpu_note(c['run'])})",
-            f"   same pipelines alone, one after another      {two['sum_solo']:7.2f} s   "
-            f"({cpu_note(c['solo'])})",
-            f"   ideal: those solo times list-scheduled on {two['slots']}  {two['ideal']:7.2f} s"
-            f"   (sum / {two['slots']} = {two['ideal_packed']:.2f} s)",
-            f"   wall / ideal                                 {two['ratio']:7.3f}     "
-            f"target <= {TARGET_PARALLEL_RATIO}  {verdict}",
-            f"   same pipelines {two['slots']} at a time, no driver        "
-            f"{two['wall_machine']:7.2f} s   ({cpu_note(c['together'])})",
-            f"     machine share: no-driver wall / ideal      {two['machine_factor']:7.3f}",
-            f"     driver share:  engine wall / no-driver wall {two['driver_factor']:6.3f}",
-            f"   durations side by side / alone: engine {two['inflation_engine']:.3f}, "
-            f"no driver {two['inflation_together']:.3f}",
-            f"   slot use, sum of durations / ({two['slots']} x wall)    {two['utilization']:7.3f}",
-            f"   finished -> next started (median, p90)   {ms(two['launch_median'])} "
-            f"{ms(two['launch_p90'])}"]
+    if reps:
+        first = reps[0]
+        ratio = median([r["ratio"] for r in reps])
+        verdict = "PASS" if ratio <= TARGET_PARALLEL_RATIO else "MISS"
+        head = "".join(f"{'rep ' + str(i + 1):>9}" for i in range(len(reps)))
+        lines += ["", f"2. Parallel: {len(first['iterations'])} iterations, kNN on "
+                  f"{first['rows']}x20, 2 folds, concurrent_iterations={first['slots']}; "
+                  f"{len(reps)} repetition(s), each a new run",
+                  f"   {'':<50}{head}{'median':>9}"]
+
+        def row(label, get, fmt="{:9.2f}", tail=""):
+            values = [get(r) for r in reps]
+            cells = "".join(fmt.format(v) for v in values)
+            lines.append(f"   {label:<50}{cells}{fmt.format(median(values))}{tail}")
+        row("engine wall, first started -> last finished  s", lambda r: r["wall"])
+        row("sum of solo durations (same pipelines)       s", lambda r: r["sum_solo"])
+        row(f"ideal: solo durations list-scheduled on {first['slots']}    s",
+            lambda r: r["ideal"])
+        row("wall / ideal", lambda r: r["ratio"], "{:9.3f}",
+            f"   target <= {TARGET_PARALLEL_RATIO}  {verdict}")
+        row(f"wall / (sum solo / {first['slots']})", lambda r: r["ratio_packed"], "{:9.3f}")
+        row(f"no driver: same pipelines {first['slots']} at a time, wall s",
+            lambda r: r["wall_machine"])
+        row("  machine share: no-driver wall / ideal", lambda r: r["machine_factor"], "{:9.3f}")
+        row("  driver share: engine wall / no-driver wall", lambda r: r["driver_factor"],
+            "{:9.3f}")
+        row("durations side by side / alone, engine", lambda r: r["inflation_engine"],
+            "{:9.3f}")
+        row("durations side by side / alone, no driver", lambda r: r["inflation_together"],
+            "{:9.3f}")
+        row(f"slot use: sum of durations / ({first['slots']} x wall)", lambda r: r["utilization"],
+            "{:9.3f}")
+        row("finished -> next started, median          ms",
+            lambda r: 1e3 * r["launch_median"], "{:9.1f}")
+        for part, name in (("run", "engine run"), ("solo", "solo replay"),
+                           ("together", "no-driver")):
+            row(f"other processes, {name}, % of a core",
+                lambda r, part=part: r["cpu"][part]["others"], "{:9.0f}")
+        if any(r["cpu"][p]["others"] > 10 for r in reps for p in r["cpu"]):
+            lines.append("   (other processes used over 10% of a core somewhere: "
+                         "those figures are unreliable)")
     return "\n".join(lines)
 
 
@@ -438,7 +459,10 @@ def main(argv=None):
     ap.add_argument("--iterations", type=int, default=40,
                     help="iterations of the per-iteration run (default 40)")
     ap.add_argument("--parallel-iterations", type=int, default=24,
-                    help="iterations of the parallel run; 0 skips it (default 24)")
+                    help="iterations of each parallel run; 0 skips that part (default 24)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="parallel runs, each with its replays; the verdict uses the "
+                         "median (default 5)")
     ap.add_argument("--json", metavar="OUT", help="also write every figure and raw value here")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                     help="before each timed part, wait up to this long for 3 idle seconds "
@@ -451,20 +475,22 @@ def main(argv=None):
     import sklearn
     env = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(),
            "python": platform.python_version(), "sklearn": sklearn.__version__,
-           "platform": platform.platform(), "argv": sys.argv[1:]}
+           "platform": platform.platform(), "argv": sys.argv[1:],
+           "blas_env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                   "MKL_NUM_THREADS") if k in os.environ}}
     root = tempfile.mkdtemp(prefix="automl-overhead-")
     try:
         ws = Workspace.create(root)
         wait_quiet(args.wait_quiet)
         one = bench_overhead(ws, args.iterations)
-        two = None
-        if args.parallel_iterations:
+        reps = []
+        for _ in range(args.repeat if args.parallel_iterations else 0):
             wait_quiet(args.wait_quiet)
-            two = bench_parallel(ws, args.parallel_iterations, quiet=args.wait_quiet)
-        print(report(env, one, two))
+            reps.append(bench_parallel(ws, args.parallel_iterations, quiet=args.wait_quiet))
+        print(report(env, one, reps))
         if args.json:
             with open(args.json, "w", encoding="utf-8") as f:
-                json.dump({"env": env, "overhead": one, "parallel": two}, f, indent=1)
+                json.dump({"env": env, "overhead": one, "parallel": reps}, f, indent=1)
     finally:
         if args.keep:
             print(f"workspace kept: {root}")
