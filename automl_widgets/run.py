@@ -21,16 +21,12 @@ SYNC_INTERVAL = 0.1   # seconds between looks at events.jsonl
 LIVENESS_INTERVAL = 2.0
 
 
-def _target_for(spec):
-    from .compute import LocalCompute
-    return LocalCompute()
-
-
 class Run(traitlets.HasTraits):
     status = traitlets.Unicode("NotStarted")
     iterations = traitlets.List()        # one dict per iteration, by iteration number
     best = traitlets.Dict(default_value=None, allow_none=True)  # the best iteration, or None
     error = traitlets.Unicode(None, allow_none=True)
+    link = traitlets.Unicode("")         # remote targets: the state of the link
 
     def __init__(self, experiment, run_id, target=None):
         super().__init__()
@@ -39,7 +35,11 @@ class Run(traitlets.HasTraits):
         if not os.path.isfile(os.path.join(self.folder, SPEC)):
             raise KeyError(f"No run {run_id!r} in {experiment!r} (no {self.folder}).")
         self.spec = read_json(os.path.join(self.folder, SPEC))
-        self.target = target or _target_for(self.spec)
+        if target is None:
+            from .compute import target_for
+            target = target_for(experiment.workspace, self.spec["target"])
+        self.target = target
+        self._mirror = None   # remote targets: owned by the sync thread alone
         self.state = RunState(self.spec)
         self._reader = EventReader(self.folder)
         self._changed = threading.Condition(threading.RLock())
@@ -65,8 +65,12 @@ class Run(traitlets.HasTraits):
             if not self.state.finished and \
                     time.monotonic() - self._last_alive_check > LIVENESS_INTERVAL:
                 self._last_alive_check = time.monotonic()
-                if not self.target.driver_alive(self.folder):
+                alive = (self._mirror.alive if self._mirror is not None
+                         else self.target.driver_alive(self.folder))
+                if not alive:
                     changed |= self._driver_gone()
+            if self._mirror is not None and self.link != self._mirror.link:
+                self.link = self._mirror.link
             if changed:
                 self._publish()
             return changed
@@ -95,12 +99,19 @@ class Run(traitlets.HasTraits):
             self._changed.notify_all()
 
     def _sync(self):
-        while not self._stop.is_set() and not self.state.finished:
-            try:
-                self.refresh()
-            except Exception:  # a bad read must not kill the thread; try again next tick
-                pass
-            self._stop.wait(SYNC_INTERVAL)
+        self._mirror = self.target.mirror(self.folder)
+        try:
+            while not self._stop.is_set() and not self.state.finished:
+                try:
+                    if self._mirror is not None:
+                        self._mirror.pull()
+                    self.refresh()
+                except Exception:  # a bad read must not kill the thread; try again next tick
+                    pass
+                self._stop.wait(SYNC_INTERVAL)
+        finally:
+            if self._mirror is not None:
+                self._mirror.close()
 
     def wait_until(self, predicate, timeout=None) -> bool:
         """Block until predicate(run) holds (checked at every change) or timeout passes."""
@@ -249,6 +260,13 @@ class ChildRun:
 
     def load_model(self):
         path = os.path.join(self.folder, MODEL)
+        if self.get_status() == "Completed" and not os.path.exists(path):
+            mirror = self.parent.target.mirror(self.parent.folder)  # its own connection
+            if mirror is not None:
+                try:
+                    mirror.fetch(os.path.relpath(path, self.parent.folder))
+                finally:
+                    mirror.close()
         if self.get_status() != "Completed" or not os.path.exists(path):
             raise RuntimeError(f"Iteration {self.number} has no model (status "
                                f"{self.get_status()}).")

@@ -110,6 +110,17 @@ class Workspace:
             raise KeyError(f"No run {run_id!r} in workspace {self.path}.")
         return Run(Experiment(self, row[0]), run_id)
 
+    def save_target(self, name, kind, settings: dict) -> None:
+        """Record a compute target: connection settings only, never a secret."""
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO targets VALUES (?, ?, ?)",
+                       (name, kind, json.dumps(settings)))
+
+    def load_target(self, name) -> dict | None:
+        with self._db() as db:
+            row = db.execute("SELECT settings FROM targets WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def _record_status(self, run_id, status):
         with self._db() as db:
             db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))

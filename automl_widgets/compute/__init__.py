@@ -3,6 +3,7 @@ and says whether it is still alive; everything else goes through the run folder.
 from __future__ import annotations
 
 from .local import LocalCompute
+from .ssh import SSHCompute, SSHError
 
 
 class RunConfiguration:
@@ -20,4 +21,11 @@ class RunConfiguration:
         return self.target
 
 
-__all__ = ["LocalCompute", "RunConfiguration"]
+def target_for(workspace, description: dict):
+    """The target object a run's spec names, for a reader re-attaching to it."""
+    if description.get("type") == SSHCompute.kind:
+        return SSHCompute(workspace, description["name"])
+    return LocalCompute()
+
+
+__all__ = ["LocalCompute", "RunConfiguration", "SSHCompute", "SSHError", "target_for"]

@@ -27,6 +27,9 @@ class LocalCompute:
         except (FileNotFoundError, ValueError):
             return None
 
+    def mirror(self, folder):
+        return None  # the run folder is here already
+
     def driver_alive(self, folder) -> bool:
         pid = self.driver_pid(folder)
         if pid is None:

@@ -1,0 +1,153 @@
+"""prepare() for SSH targets: find the remote Python and give it a run environment with
+the same numpy/scipy/scikit-learn/joblib/pandas as this side, plus this package uploaded.
+
+Remote layout, under the user's home:
+    <remote_root>/envs/<key>/      a virtual environment per set of pinned versions
+    <remote_root>/pkg/<hash>/      this package's source, by content hash
+A second prepare of an unchanged target finds both markers and costs one command.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import posixpath
+import sys
+import tarfile
+from importlib import metadata
+
+from .ssh import SSHError
+
+PINNED = ("numpy", "scipy", "scikit-learn", "joblib", "pandas")   # must equal this side's
+RUNTIME = ("threadpoolctl", "optuna")                            # any recent version
+_MODULES = {"scikit-learn": "sklearn"}
+
+PROBE = """
+import json, os, sys
+from importlib import metadata
+found = {}
+for name in %r:
+    try:
+        found[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        found[name] = None
+print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable,
+                  "home": os.path.expanduser("~"), "packages": found}))
+"""
+
+
+def local_versions() -> dict:
+    return {name: metadata.version(name) for name in PINNED + RUNTIME}
+
+
+def package_archive() -> tuple[str, bytes]:
+    """This package's .py files as a tar.gz, and their content hash."""
+    import automl_widgets
+    root = os.path.dirname(automl_widgets.__file__)
+    files = sorted(os.path.relpath(os.path.join(d, f), root)
+                   for d, _, names in os.walk(root) for f in names if f.endswith(".py"))
+    digest = hashlib.sha256()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for rel in files:
+            data = open(os.path.join(root, rel), "rb").read()
+            digest.update(rel.encode() + b"\0" + data)
+            info = tarfile.TarInfo(posixpath.join("automl_widgets", rel))
+            info.size, info.mode = len(data), 0o600
+            tar.addfile(info, io.BytesIO(data))
+    return digest.hexdigest()[:16], buf.getvalue()
+
+
+def _explain(what, argv, code, out, err, todo) -> SSHError:
+    shown = " ".join(argv) if isinstance(argv, list) else argv
+    output = (err or out).strip()[-2000:]
+    return SSHError(f"{what}: the remote command `{shown}` exited with {code}.\n"
+                    f"{output}\nWhat to do: {todo}")
+
+
+def prepare(target, client, progress=print) -> dict:
+    """Make the target's run environment if needed; returns {"python", "pkg", "home"}."""
+    wanted = local_versions()
+    probe = [target.python_path, "-c", PROBE % (list(wanted),)]
+    code, out, err = target.run(probe, client, timeout=60)
+    if code != 0:
+        raise _explain(f"The remote Python {target.python_path!r} does not run", probe[:1],
+                       code, out, err, "install Python 3 on the remote, or set python_path= "
+                       "to its path when attaching the target.")
+    info = json.loads(out.strip().splitlines()[-1])
+    if info["python"].split(".")[:2] != sys.version.split()[0].split(".")[:2]:
+        progress(f"note: remote Python {info['python']}, local {sys.version.split()[0]}")
+    home = info["home"]
+    root = posixpath.join(home, target.remote_root)
+    have = info["packages"]
+    if all(have.get(p) == wanted[p] for p in PINNED) and all(have.get(p) for p in RUNTIME):
+        python = target.python_path   # that environment already has everything: use it
+    else:
+        python = _make_env(target, client, root, wanted, progress)
+    pkg = _upload_package(target, client, root, progress)
+    check = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+             "import automl_widgets.driver, automl_widgets.prepare, sklearn", pkg]
+    code, out, err = target.run(check, client, timeout=120)
+    if code != 0:
+        raise _explain("The run environment does not import", check, code, out, err,
+                       "run prepare() again; if it persists, remove "
+                       f"{root} on the remote and prepare again.")
+    return {"python": python, "pkg": pkg, "home": home}
+
+
+def _make_env(target, client, root, wanted, progress) -> str:
+    key = hashlib.sha256(json.dumps([target.python_path, wanted], sort_keys=True)
+                         .encode()).hexdigest()[:12]
+    env = posixpath.join(root, "envs", key)
+    python = posixpath.join(env, "bin", "python")
+    marker = posixpath.join(env, "prepared.json")
+    code, out, _ = target.run(["cat", marker], client, timeout=30)
+    if code == 0 and out.strip() == json.dumps(wanted, sort_keys=True):
+        return python
+    progress(f"Preparing {target.name}: creating a Python environment in {env}")
+    argv = ["mkdir", "-p", "-m", "700", root]
+    code, out, err = target.run(argv, client, timeout=30)
+    if code != 0:
+        raise _explain("Cannot create the remote folder", argv, code, out, err,
+                       "check the user's home is writable.")
+    argv = [target.python_path, "-m", "venv", env]
+    code, out, err = target.run(argv, client, timeout=300)
+    if code != 0:
+        raise _explain("Cannot create a virtual environment", argv, code, out, err,
+                       "install the venv module on the remote (Debian/Ubuntu: "
+                       "apt-get install python3-venv) or set python_path= to a Python "
+                       "that has numpy, scipy and scikit-learn of the versions: "
+                       + ", ".join(f"{k}=={v}" for k, v in wanted.items()))
+    pins = [f"{p}=={wanted[p]}" for p in PINNED] + [f"{p}>={wanted[p].split('.')[0]}"
+                                                    for p in RUNTIME]
+    progress(f"Preparing {target.name}: pip install {' '.join(pins)} (a few minutes "
+             "the first time)")
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check",
+            "--no-input", "-q"] + pins
+    code, out, err = target.run(argv, client, timeout=1800)
+    if code != 0:
+        raise _explain("Installing the run environment failed", argv, code, out, err,
+                       "check the remote reaches a package index (pip), or give "
+                       "python_path= of an environment that already has these packages.")
+    argv = ["sh", "-c", 'printf %s "$1" > "$2"', "-", json.dumps(wanted, sort_keys=True),
+            marker]
+    target.run(argv, client, timeout=30)
+    progress(f"Preparing {target.name}: environment ready")
+    return python
+
+
+def _upload_package(target, client, root, progress) -> str:
+    digest, archive = package_archive()
+    pkg = posixpath.join(root, "pkg", digest)
+    code, _, _ = target.run(["test", "-f", posixpath.join(pkg, "automl_widgets",
+                                                           "__init__.py")], client, timeout=30)
+    if code == 0:
+        return pkg
+    progress(f"Preparing {target.name}: uploading automl_widgets ({len(archive)} bytes)")
+    argv = ["sh", "-c", 'mkdir -p -m 700 "$1" && tar -xzf - -C "$1"', "-", pkg]
+    sftp_free = target.run(argv, client, timeout=120, stdin_data=archive)
+    if sftp_free[0] != 0:
+        raise _explain("Uploading the package failed", argv, *sftp_free,
+                       "check the remote has tar and free space in the home folder.")
+    return pkg

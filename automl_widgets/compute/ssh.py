@@ -1,0 +1,240 @@
+"""SSHCompute: a Linux machine reached over SSH (paramiko) as a compute target.
+
+Host keys are verified: against the user's ~/.ssh/known_hosts and the workspace's own
+.automl/known_hosts. An unknown host is refused with its fingerprint and the one call that
+trusts it; a changed key is always refused. Remote commands are lists of words joined with
+shlex quoting, never strings pasted together. Passwords stay in memory only.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shlex
+
+NAME_RULE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,63}$")
+NAME_RULE_TEXT = ("2 to 64 characters: letters, digits and '-', starting with a letter")
+CONNECT_TIMEOUT = 15
+
+
+class SSHError(RuntimeError):
+    """An SSH target could not be reached or used; the message says what to do."""
+
+
+class UnknownHostError(SSHError):
+    pass
+
+
+def fingerprint(key) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _host_id(host, port):
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class _Refuse:
+    """paramiko policy for a host with no known key: refuse, saying how to trust it."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def missing_host_key(self, client, hostname, key):
+        fp = fingerprint(key)
+        raise UnknownHostError(
+            f"The host key of {hostname} is not known, so the connection was refused. "
+            f"Its {key.get_name()} key has fingerprint {fp}. If that is the key of your "
+            f"machine, trust it with: SSHCompute(ws, {self.target.name!r})"
+            f".trust_host({fp!r})")
+
+
+class _Capture:
+    def __init__(self):
+        self.key = None
+
+    def missing_host_key(self, client, hostname, key):
+        self.key = key
+
+
+class SSHCompute:
+    """An attached SSH target. SSHCompute(ws, name) loads one; attach() creates one."""
+    kind = "ssh"
+
+    def __init__(self, workspace, name, password=None):
+        _check_name(name)
+        settings = workspace.load_target(name)
+        if settings is None:
+            raise SSHError(f"No compute target {name!r} is attached to this workspace; "
+                           f"attach it with SSHCompute.attach(ws, {name!r}, address=..., "
+                           "username=..., ssh_key=...).")
+        self.workspace, self.name = workspace, name
+        self.address = settings["address"]
+        self.port = settings["port"]
+        self.username = settings["username"]
+        self.ssh_key = settings["ssh_key"]
+        self.python_path = settings["python_path"]
+        self.remote_root = settings["remote_root"]
+        self.password = password  # memory only, never stored
+
+    @classmethod
+    def attach(cls, workspace, name, address, port=22, username=None, ssh_key=None,
+               password=None, python_path="python3", remote_root=".automl-widgets"):
+        """Record a target in the workspace (address, port, user, key path; no secrets)."""
+        _check_name(name)
+        host, port, username, ssh_key = _resolve_alias(address, port, username, ssh_key)
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise SSHError(f"port must be an int in [1, 65535]; got {port!r}.")
+        if ssh_key is not None:
+            ssh_key = os.path.abspath(os.path.expanduser(os.fspath(ssh_key)))
+            if not os.path.isfile(ssh_key):
+                raise SSHError(f"ssh_key {ssh_key} does not exist; give the path of a "
+                               "private key file (or leave it out to use ssh-agent or a "
+                               "password).")
+        workspace.save_target(name, cls.kind, {
+            "address": host, "port": port, "username": username, "ssh_key": ssh_key,
+            "python_path": python_path, "remote_root": remote_root})
+        return cls(workspace, name, password=password)
+
+    def __repr__(self):
+        return (f"SSHCompute(name={self.name!r}, address={self.address!r}, port={self.port}, "
+                f"username={self.username!r})")
+
+    def describe(self) -> dict:
+        return {"type": self.kind, "name": self.name, "address": self.address,
+                "port": self.port, "username": self.username}
+
+    # ---- connections -----------------------------------------------------------------
+    @property
+    def known_hosts_file(self) -> str:
+        return os.path.join(self.workspace.data_dir, "known_hosts")
+
+    def _client(self, policy):
+        import paramiko
+        client = paramiko.SSHClient()
+        client.load_system_host_keys()  # ~/.ssh/known_hosts
+        if os.path.exists(self.known_hosts_file):
+            client.get_host_keys().load(self.known_hosts_file)
+        client.set_missing_host_key_policy(policy)
+        return client
+
+    def connect(self, sock=None):
+        """A connected paramiko SSHClient; raises SSHError with what to do."""
+        import paramiko
+        client = self._client(_Refuse(self))
+        try:
+            client.connect(self.address, port=self.port, username=self.username,
+                           password=self.password, key_filename=self.ssh_key,
+                           timeout=CONNECT_TIMEOUT, banner_timeout=CONNECT_TIMEOUT,
+                           auth_timeout=CONNECT_TIMEOUT, allow_agent=True,
+                           look_for_keys=self.ssh_key is None and self.password is None,
+                           sock=sock)
+        except UnknownHostError:
+            client.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise SSHError(
+                f"The host key of {self.address}:{self.port} has CHANGED (now "
+                f"{fingerprint(exc.key)}, expected {fingerprint(exc.expected_key)}); the "
+                "connection was refused. If the machine was really reinstalled, remove "
+                f"its old line from ~/.ssh/known_hosts and {self.known_hosts_file}, then "
+                "trust the new key.") from None
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise SSHError(f"Authentication as {self.username!r} on {self.address}:"
+                           f"{self.port} failed ({exc}); check ssh_key (now "
+                           f"{self.ssh_key}), the password or your ssh-agent.") from None
+        except (OSError, paramiko.SSHException) as exc:
+            client.close()
+            raise SSHError(f"Cannot reach {self.address}:{self.port} over SSH: {exc}. "
+                           "Check the address, the port and that sshd runs there.") from None
+        return client
+
+    def prepare(self, progress=print) -> dict:
+        """Check the remote and make its run environment (idempotent, near-free when
+        nothing changed); remembers the result in the workspace."""
+        from .remote_env import prepare
+        client = self.connect()
+        try:
+            env = prepare(self, client, progress)
+        finally:
+            client.close()
+        settings = self.workspace.load_target(self.name)
+        settings["environment"] = env
+        self.workspace.save_target(self.name, self.kind, settings)
+        return env
+
+    def start(self, folder) -> None:
+        from .mirror import start
+        start(self, folder)
+
+    def driver_alive(self, folder) -> bool:
+        return True  # not knowable from here; the Run's mirror checks on the remote
+
+    def mirror(self, folder):
+        from .mirror import Mirror
+        return Mirror(self, folder)
+
+    def trust_host(self, expected_fingerprint: str) -> None:
+        """Add the host's key to the workspace's known_hosts, if it has this fingerprint."""
+        capture = _Capture()
+        client = self._client(capture)
+        try:
+            client.connect(self.address, port=self.port, username=self.username,
+                           password="-", key_filename=None, allow_agent=False,
+                           look_for_keys=False, timeout=CONNECT_TIMEOUT)
+        except Exception:  # authentication is not the point here, the host key is
+            pass
+        finally:
+            client.close()
+        if capture.key is None:
+            raise SSHError(f"{self.address}:{self.port} is already trusted, or sent no key.")
+        fp = fingerprint(capture.key)
+        if fp != expected_fingerprint:
+            raise SSHError(f"The host now offers a key with fingerprint {fp}, not "
+                           f"{expected_fingerprint}; nothing was trusted.")
+        line = (f"{_host_id(self.address, self.port)} {capture.key.get_name()} "
+                f"{capture.key.get_base64()}\n")
+        with open(self.known_hosts_file, "a") as f:
+            f.write(line)
+
+    def run(self, argv, client=None, timeout=600, stdin_data=None):
+        """Run a command given as a list of words; returns (exit code, stdout, stderr)."""
+        command = argv if isinstance(argv, str) else shlex.join(argv)
+        own = client is None
+        client = client or self.connect()
+        try:
+            stdin, stdout, stderr = client.exec_command(command, timeout=timeout)
+            if stdin_data is not None:
+                stdin.write(stdin_data)
+            stdin.channel.shutdown_write()
+            out = stdout.read().decode(errors="replace")
+            err = stderr.read().decode(errors="replace")
+            return stdout.channel.recv_exit_status(), out, err
+        finally:
+            if own:
+                client.close()
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not NAME_RULE.match(name):
+        raise SSHError(f"Compute target name {name!r} is not valid: use {NAME_RULE_TEXT}.")
+
+
+def _resolve_alias(address, port, username, ssh_key):
+    """An address that is a Host alias in ~/.ssh/config takes its HostName, Port, User and
+    IdentityFile, unless given explicitly."""
+    import paramiko
+    path = os.path.expanduser("~/.ssh/config")
+    if not os.path.isfile(path):
+        return address, port, username, ssh_key
+    entry = paramiko.SSHConfig.from_path(path).lookup(address)
+    host = entry.get("hostname", address)
+    if port == 22 and "port" in entry:
+        port = int(entry["port"])
+    username = username or entry.get("user")
+    if ssh_key is None and entry.get("identityfile"):
+        ssh_key = entry["identityfile"][0]
+    return host, port, username, ssh_key
