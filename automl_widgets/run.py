@@ -144,7 +144,12 @@ class Run(traitlets.HasTraits):
                 "properties": {k: self.spec[k] for k in (
                     "task", "primary_metric", "iterations", "max_time_sec",
                     "concurrent_iterations", "random_state", "preprocess")},
-                "logFiles": {"driver": os.path.join(self.folder, DRIVER_LOG)}}
+                "logFiles": {"driver": os.path.join(self.folder, DRIVER_LOG)},
+                "remoteFolder": self._remote_folder(), "link": self.link or None}
+
+    def _remote_folder(self):
+        path = os.path.join(self.folder, "remote.json")
+        return read_json(path)["folder"] if os.path.exists(path) else None
 
     def get_children(self) -> list["ChildRun"]:
         return [ChildRun(self, n) for n in sorted(self.state.iterations)]

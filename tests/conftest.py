@@ -4,6 +4,8 @@ from sklearn.datasets import load_breast_cancer
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 
+pytest_plugins = ["conftest_ssh"]  # the real sshd fixture
+
 
 @pytest.fixture
 def ws(tmp_path):
@@ -46,3 +48,4 @@ def rng_data(n=200, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))
     return X, (X[:, 0] + rng.normal(scale=0.5, size=n) > 0).astype(int)
+

@@ -35,9 +35,9 @@ def start(target, folder) -> None:
     client = target.connect()
     try:
         sftp = client.open_sftp()
-        target.run(["mkdir", "-p", "-m", "700", posixpath.join(remote, CONTROL),
-                    posixpath.join(remote, ITERATIONS), posixpath.join(remote, "project")],
-                   client, timeout=30)
+        target.run(["sh", "-c", 'umask 077 && mkdir -p "$@"', "-",  # private to the user
+                    posixpath.join(remote, CONTROL), posixpath.join(remote, ITERATIONS),
+                    posixpath.join(remote, "project")], client, timeout=30)
         remote_spec = dict(spec)
         if spec["data"]["kind"] == "script":
             project = posixpath.join(remote, "project")
@@ -55,10 +55,12 @@ def start(target, folder) -> None:
         with sftp.open(posixpath.join(remote, SPEC), "w") as f:
             f.write(json.dumps(remote_spec, indent=1))
         sftp.close()
-        launch = ('cd "$1" && PYTHONPATH="$2" exec setsid "$3" -m automl_widgets.driver "$1" '
-                  '--detach </dev/null >>"$1/driver.log" 2>&1')
-        code, out, err = target.run(["sh", "-c", launch, "-", remote, env["pkg"], env["python"]],
-                                    client, timeout=60)
+        # The fault-injection drill variable travels along, so drills work remotely too.
+        launch = ('cd "$1" && PYTHONPATH="$2" AUTOML_WIDGETS_FAULTS="$4" exec setsid "$3" '
+                  '-m automl_widgets.driver "$1" --detach </dev/null >>"$1/driver.log" 2>&1')
+        faults = os.environ.get("AUTOML_WIDGETS_FAULTS", "")
+        code, out, err = target.run(["sh", "-c", launch, "-", remote, env["pkg"], env["python"],
+                                     faults], client, timeout=60)
         if code != 0:
             raise RuntimeError(f"Starting the driver on {target.name} failed ({code}): "
                                f"{err or out}")

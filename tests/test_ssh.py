@@ -1,0 +1,208 @@
+"""SSH targets against a real OpenSSH server on 127.0.0.1 (see sshd.py, conftest_ssh.py)."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
+from automl_widgets.compute import SSHCompute, SSHError
+from automl_widgets.faults import VARIABLE as FAULTS
+
+from conftest import events, finished_once
+
+GET_DATA = textwrap.dedent("""
+    from sklearn.datasets import load_breast_cancer
+    def get_data():
+        X, y = load_breast_cancer(return_X_y=True)
+        return {"X": X, "y": y}
+""")
+
+
+def running(n):
+    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
+
+
+def trusted(ws, sshd, name="mydsvm", **kw):
+    settings = dict(address=sshd.host, port=sshd.port, username=sshd.username,
+                    ssh_key=sshd.key_path)
+    settings.update(kw)
+    vm = SSHCompute.attach(ws, name, **settings)
+    with open(vm.known_hosts_file, "a") as f:
+        f.write(sshd.known_hosts_line() + "\n")
+    return vm
+
+
+@pytest.fixture
+def project(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "get_data.py").write_text(GET_DATA)
+    return folder
+
+
+@pytest.fixture
+def vm(ws, sshd):
+    target = trusted(ws, sshd)
+    target.prepare()
+    return target
+
+
+def remote_config(vm, project, **settings):
+    base = dict(task="classification", iterations=4, n_cross_validations=2,
+                enable_ensembling=False, random_state=0, data_script="get_data.py",
+                path=str(project), run_configuration=RunConfiguration(vm),
+                whitelist_models=["LogisticRegression", "DecisionTree", "SGD"])
+    base.update(settings)
+    return AutoMLConfig(**base)
+
+
+def test_target_names_follow_the_rule_and_no_secret_is_stored(ws, sshd):
+    for bad in ("x", "1abc", "has space", "a" * 65, "semi;colon"):
+        with pytest.raises(SSHError, match="2 to 64 characters"):
+            SSHCompute.attach(ws, bad, address=sshd.host, username=sshd.username)
+    SSHCompute.attach(ws, "pw-box", address=sshd.host, port=sshd.port,
+                      username=sshd.username, password=sshd.password)
+    stored = ws.load_target("pw-box")
+    assert sshd.password not in repr(stored)
+    with open(os.path.join(ws.data_dir, "index.sqlite"), "rb") as f:
+        assert sshd.password.encode() not in f.read()
+    with pytest.raises(SSHError, match="No compute target 'nothere'"):
+        SSHCompute(ws, "nothere")
+
+
+def test_unknown_host_is_refused_with_the_fingerprint_and_the_call_to_trust_it(ws, sshd):
+    vm = SSHCompute.attach(ws, "fresh", address=sshd.host, port=sshd.port,
+                           username=sshd.username, ssh_key=sshd.key_path)
+    with pytest.raises(SSHError) as err:
+        vm.prepare()
+    message = str(err.value)
+    assert "not known" in message and "SHA256:" in message
+    fp = message.split("trust_host('")[1].split("'")[0]
+    with pytest.raises(SSHError, match="nothing was trusted"):
+        vm.trust_host("SHA256:not-the-key")
+    vm.trust_host(fp)
+    code, out, _ = vm.run(["whoami"])
+    assert (code, out.strip()) == (0, sshd.username)
+
+
+def test_a_changed_host_key_is_always_refused(ws, sshd):
+    vm = SSHCompute.attach(ws, "changed", address=sshd.host, port=sshd.port,
+                           username=sshd.username, ssh_key=sshd.key_path)
+    other = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                            os.path.join(ws.data_dir, "other_key")], check=True)
+    assert other.returncode == 0
+    pub = open(os.path.join(ws.data_dir, "other_key.pub")).read().split()
+    with open(vm.known_hosts_file, "w") as f:
+        f.write(f"[{sshd.host}]:{sshd.port} {pub[0]} {pub[1]}\n")
+    with pytest.raises(SSHError, match="has CHANGED"):
+        vm.run(["true"])
+
+
+def test_wrong_key_unreachable_port_and_bad_python_give_clear_errors(ws, sshd, tmp_path):
+    wrong = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)],
+                   check=True)
+    with pytest.raises(SSHError, match="Authentication as"):
+        trusted(ws, sshd, "wrongkey", ssh_key=str(wrong)).run(["true"])
+    with pytest.raises(SSHError, match="Cannot reach 127.0.0.1:1 over SSH"):
+        SSHCompute.attach(ws, "noport", address="127.0.0.1", port=1,
+                          username=sshd.username, ssh_key=sshd.key_path).run(["true"])
+    with pytest.raises(SSHError) as err:
+        trusted(ws, sshd, "badpython", python_path="/usr/bin/python-nope").prepare()
+    assert "does not run" in str(err.value) and "python_path" in str(err.value)
+
+
+def test_prepare_builds_the_environment_once_and_an_injection_is_harmless(ws, sshd):
+    vm = trusted(ws, sshd)
+    env = vm.prepare(progress=lambda line: None)
+    assert env["python"].endswith("/bin/python")
+    lines = []
+    assert vm.prepare(progress=lines.append) == env
+    assert lines == []  # nothing to do the second time
+    code, out, _ = vm.run([env["python"], "-c", "import sklearn; print(sklearn.__version__)"])
+    import sklearn
+    assert (code, out.strip()) == (0, sklearn.__version__)
+    evil = "x'; touch /tmp/pwned-$(whoami); echo '"
+    code, out, _ = vm.run(["echo", evil])
+    assert out.strip() == evil
+    assert not os.path.exists(f"/tmp/pwned-{sshd.username}")
+
+
+def test_a_whole_remote_run(ws, vm, project, capsys):
+    run = Experiment(ws, "automl_remote").submit(remote_config(vm, project), show_output=True)
+    out = capsys.readouterr().out
+    assert out.startswith("Running on remote compute: mydsvm")
+    assert run.get_status() == "Completed"
+    assert finished_once(run) == [0, 1, 2, 3]
+    child, model = run.get_output()
+    assert type(model).__name__ == "Pipeline"
+    assert "Pipeline:" in child.get_log()
+    remote = vm.run(["stat", "-c", "%a", os.path.dirname(run.get_details()["remoteFolder"])])
+    assert remote[1].strip() == "700"
+
+
+def test_cancel_an_iteration_and_survive_a_killed_link(ws, vm, project, sshd, monkeypatch):
+    monkeypatch.setenv(FAULTS, "1=hang")
+    run = Experiment(ws, "remote_cancel").submit(remote_config(vm, project))
+    assert run.wait_until(running(1), timeout=120)
+    sshd.kill_sessions()          # the link drops; the run goes on over there
+    run.cancel_iteration(1)
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    assert {r["iteration"]: r["status"] for r in run.iterations} == {
+        0: "Completed", 1: "Canceled", 2: "Completed", 3: "Completed"}
+    assert finished_once(run) == [0, 1, 2, 3]
+    seqs = [e["seq"] for e in events(run)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_silent_link_is_noticed_and_the_run_catches_up(ws, sshd, project, monkeypatch):
+    from sshd import Relay
+    relay = Relay(sshd.port)
+    try:
+        vm = trusted(ws, sshd, "relayed", port=relay.port)
+        with open(vm.known_hosts_file, "a") as f:
+            f.write(sshd.known_hosts_line(port=relay.port) + "\n")
+        vm.prepare(progress=lambda line: None)
+        monkeypatch.setenv(FAULTS, "1=hang")
+        run = Experiment(ws, "silent").submit(remote_config(vm, project, max_time_sec=20))
+        assert run.wait_until(running(1), timeout=120)
+        relay.silence()
+        assert run.wait_until(lambda r: r.link.startswith("reconnecting"), timeout=60)
+        relay.resume()
+        run.wait_for_completion(timeout=300)
+        assert run.get_status() == "Completed", (run.get_details(), run.link)
+        assert finished_once(run) == [0, 1, 2, 3]
+    finally:
+        relay.close()
+
+
+def test_kill_the_submitter_and_reattach_from_a_new_process(ws, vm, project):
+    script = textwrap.dedent(f"""
+        import sys
+        from automl_widgets import AutoMLConfig, Experiment, RunConfiguration, Workspace
+        from automl_widgets.compute import SSHCompute
+        ws = Workspace.from_config({ws.path!r})
+        run = Experiment(ws, "remote_detached").submit(AutoMLConfig(
+            task="classification", iterations=4, n_cross_validations=2,
+            enable_ensembling=False, random_state=0, data_script="get_data.py",
+            path={str(project)!r}, max_time_sec=4,
+            run_configuration=RunConfiguration(SSHCompute(ws, "mydsvm"))))
+        print(run.id, flush=True)
+        run.wait_for_completion()
+    """)
+    env = dict(os.environ, **{FAULTS: "2=hang"})
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env=env)
+    run_id = proc.stdout.readline().strip()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    run = AutoMLRun(Experiment(ws, "remote_detached"), run_id)
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    assert finished_once(run) == [0, 1, 2, 3]
+    assert run.iterations[2]["status"] == "TimedOut"
