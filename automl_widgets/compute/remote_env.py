@@ -81,11 +81,17 @@ def prepare(target, client, progress=print) -> dict:
     home = info["home"]
     root = posixpath.join(home, target.remote_root)
     have = info["packages"]
+    lines = []
+    def note(line):  # remembers whether anything was done, to verify only then
+        lines.append(line)
+        progress(line)
     if all(have.get(p) == wanted[p] for p in PINNED) and all(have.get(p) for p in RUNTIME):
         python = target.python_path   # that environment already has everything: use it
     else:
-        python = _make_env(target, client, root, wanted, progress)
-    pkg = _upload_package(target, client, root, progress)
+        python = _make_env(target, client, root, wanted, note)
+    pkg = _upload_package(target, client, root, note)
+    if not lines:  # both markers found: nothing changed since the last check
+        return {"python": python, "pkg": pkg, "home": home}
     check = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
              "import automl_widgets.driver, automl_widgets.prepare, sklearn", pkg]
     code, out, err = target.run(check, client, timeout=120)
