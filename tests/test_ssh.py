@@ -206,3 +206,54 @@ def test_kill_the_submitter_and_reattach_from_a_new_process(ws, vm, project):
     assert run.get_status() == "Completed"
     assert finished_once(run) == [0, 1, 2, 3]
     assert run.iterations[2]["status"] == "TimedOut"
+
+
+def test_prepare_uploads_wheels_when_the_remote_reaches_no_package_index(ws, monkeypatch):
+    from sshd import SSHServer
+    monkeypatch.setenv("AUTOML_SSH_TEST_USER", "automl-ssh-noindex")
+    server = SSHServer(setenv={"PIP_NO_INDEX": "1"}).start()
+    try:
+        vm = trusted(ws, server, "offline")
+        lines = []
+        env = vm.prepare(progress=lines.append)
+        assert any("uploading wheels from this machine" in line for line in lines), lines
+        code, out, _ = vm.run([env["python"], "-c", "import sklearn, numpy; print('ok')"])
+        assert (code, out.strip()) == (0, "ok")
+    finally:
+        server.stop()
+
+
+def test_an_ssh_config_alias_gives_host_port_user_and_key(ws, sshd, monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host mybox\n  HostName {sshd.host}\n  Port {sshd.port}\n  User {sshd.username}\n"
+        f"  IdentityFile {sshd.key_path}\n")
+    monkeypatch.setenv("HOME", str(home))
+    vm = SSHCompute.attach(ws, "alias-box", address="mybox")
+    assert (vm.address, vm.port, vm.username, vm.ssh_key) == (
+        sshd.host, sshd.port, sshd.username, sshd.key_path)
+    with open(vm.known_hosts_file, "a") as f:
+        f.write(sshd.known_hosts_line() + "\n")
+    assert vm.run(["whoami"])[1].strip() == sshd.username
+
+
+def test_password_and_ssh_agent_logins(ws, sshd, tmp_path):
+    vm = SSHCompute.attach(ws, "pw-login", address=sshd.host, port=sshd.port,
+                           username=sshd.username, password=sshd.password)
+    with open(vm.known_hosts_file, "a") as f:
+        f.write(sshd.known_hosts_line() + "\n")
+    assert vm.run(["whoami"])[1].strip() == sshd.username
+    agent = subprocess.run(["ssh-agent", "-s", "-a", str(tmp_path / "agent.sock")],
+                           capture_output=True, text=True, check=True)
+    pid = int(agent.stdout.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        env = dict(os.environ, SSH_AUTH_SOCK=str(tmp_path / "agent.sock"))
+        subprocess.run(["ssh-add", sshd.key_path], env=env, check=True, capture_output=True)
+        os.environ["SSH_AUTH_SOCK"] = env["SSH_AUTH_SOCK"]
+        by_agent = SSHCompute.attach(ws, "agent-login", address=sshd.host, port=sshd.port,
+                                     username=sshd.username)
+        assert by_agent.run(["whoami"])[1].strip() == sshd.username
+    finally:
+        os.environ.pop("SSH_AUTH_SOCK", None)
+        os.kill(pid, signal.SIGTERM)

@@ -132,15 +132,62 @@ def _make_env(target, client, root, wanted, progress) -> str:
     argv = [python, "-m", "pip", "install", "--disable-pip-version-check",
             "--no-input", "-q"] + pins
     code, out, err = target.run(argv, client, timeout=1800)
+    if code != 0:  # no package index over there? Bring the wheels from this side.
+        progress(f"Preparing {target.name}: the remote pip could not install ({_last(err)}); "
+                 "uploading wheels from this machine instead")
+        argv = _install_uploaded_wheels(target, client, root, python, pins, progress)
+        code, out, err = target.run(argv, client, timeout=1800)
     if code != 0:
         raise _explain("Installing the run environment failed", argv, code, out, err,
                        "check the remote reaches a package index (pip), or give "
-                       "python_path= of an environment that already has these packages.")
+                       "python_path= of an environment that already has these packages "
+                       "(numpy, scipy, scikit-learn, joblib, pandas of the versions above).")
     argv = ["sh", "-c", 'printf %s "$1" > "$2"', "-", json.dumps(wanted, sort_keys=True),
             marker]
     target.run(argv, client, timeout=30)
     progress(f"Preparing {target.name}: environment ready")
     return python
+
+
+def _last(text) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+def _install_uploaded_wheels(target, client, root, python, pins, progress) -> list:
+    """Download the pinned wheels here (same Python and platform as the remote is
+    required for that) and upload them; returns the remote pip command that uses them."""
+    import subprocess
+    import tempfile
+    code, out, err = target.run([python, "-c", "import sys, sysconfig; "
+                                 "print(sys.version_info[:2], sysconfig.get_platform())"],
+                                client, timeout=60)
+    import sysconfig
+    here = f"{tuple(sys.version_info[:2])} {sysconfig.get_platform()}"
+    if code != 0 or out.strip() != here:
+        raise SSHError(f"The remote reaches no package index, and its Python/platform "
+                       f"({out.strip() or err.strip()}) differs from this side's ({here}), so "
+                       "wheels from here would not fit. Give the remote access to a package "
+                       "index, or python_path= of an environment with: " + " ".join(pins))
+    folder = tempfile.mkdtemp(prefix="automl-wheels-")
+    argv = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "-q", "-d",
+            folder] + pins
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SSHError(f"The remote reaches no package index, and downloading the wheels "
+                       f"here failed too: {_last(done.stderr)}")
+    remote = posixpath.join(root, "wheels")
+    target.run(["mkdir", "-p", "-m", "700", remote], client, timeout=30)
+    sftp = client.open_sftp()
+    try:
+        names = sorted(os.listdir(folder))
+        progress(f"Preparing {target.name}: uploading {len(names)} wheels")
+        for name in names:
+            sftp.put(os.path.join(folder, name), posixpath.join(remote, name))
+    finally:
+        sftp.close()
+    return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q",
+            "--no-index", "--find-links", remote] + pins
 
 
 def _upload_package(target, client, root, progress) -> str:
