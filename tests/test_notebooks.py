@@ -1,7 +1,9 @@
 """The example notebooks, executed for real in a kernel running this venv's Python.
 
 Each notebook runs in a temporary copy of notebooks/, so its workspace (.automl/) and
-run folders are made there and nothing is written into the repository.
+run folders are made there and nothing is written into the repository. The SSH notebook
+(02) runs against the real OpenSSH server of tests/sshd.py (the `sshd` fixture), which it
+is given through the AUTOML_SSH_* environment variables the kernel inherits.
 """
 import json
 import re
@@ -17,6 +19,7 @@ from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError
 
 from automl_widgets import ConfigError, Workspace
+from automl_widgets.faults import VARIABLE as FAULTS
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -24,11 +27,16 @@ ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 # cluster will join with their own environment setup.
 LOCAL_PREFIXES = ("01",)
 LOCAL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name.startswith(LOCAL_PREFIXES)]
+SSH_NOTEBOOK = NOTEBOOKS_DIR / "02-remote-ssh.ipynb"
 CELL_TIMEOUT = 300  # seconds, per cell
+# prepare() on the test server's bare host installs numpy, scipy, scikit-learn, ... into a
+# fresh remote venv (pip, or wheels uploaded from here): minutes, in one cell.
+SSH_CELL_TIMEOUT = 1800
 KERNEL = "python3"
 
-# A row of the classic table: " <iteration>     <pipeline> <duration> <metric> <best>".
-TABLE_ROW = re.compile(r"^\s+\d+\s{5}\S")
+# A row of the classic table: " <iteration>     <pipeline> <duration> <metric> <best>"
+# (the pipeline is blank for an iteration canceled before it started).
+TABLE_ROW = re.compile(r"^ +\d+ {5}")
 
 
 def _kernel_manager(tmp_path) -> KernelManager:
@@ -61,7 +69,7 @@ def _tagged(nb, tag):
     return cells[0]
 
 
-def execute(notebook: Path, tmp_path: Path):
+def execute(notebook: Path, tmp_path: Path, timeout=CELL_TIMEOUT):
     """Run `notebook` in a tmp copy of notebooks/; returns (executed nb, work folder)."""
     work = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS_DIR, work, ignore=shutil.ignore_patterns(
@@ -76,7 +84,7 @@ def execute(notebook: Path, tmp_path: Path):
     nb.cells.insert(0, nbformat.v4.new_code_cell(
         "import sys; print('KERNEL-PYTHON', sys.executable, sys.prefix)"))
     client = nbclient.NotebookClient(
-        nb, km=_kernel_manager(tmp_path), kernel_name=KERNEL, timeout=CELL_TIMEOUT,
+        nb, km=_kernel_manager(tmp_path), kernel_name=KERNEL, timeout=timeout,
         allow_errors=False, resources={"metadata": {"path": str(work)}})
     try:
         client.execute()
@@ -89,6 +97,10 @@ def execute(notebook: Path, tmp_path: Path):
 
 def test_the_local_notebooks_are_found():
     assert [p.name for p in LOCAL_NOTEBOOKS] == ["01-local-classification.ipynb"]
+
+
+def test_every_notebook_is_executed_by_a_test():
+    assert set(ALL_NOTEBOOKS) == set(LOCAL_NOTEBOOKS) | {SSH_NOTEBOOK}
 
 
 @pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
@@ -105,7 +117,14 @@ def test_notebooks_are_stored_without_outputs(notebook):
 @pytest.mark.parametrize("notebook", LOCAL_NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(notebook, tmp_path):
     nb, work = execute(notebook, tmp_path)
+    run_folder = _check_ran_cleanly(nb, work)
+    if notebook.name.startswith("01-local-classification"):
+        _check_classification(nb, work, run_folder)
 
+
+def _check_ran_cleanly(nb, work) -> Path:
+    """The kernel was this venv's, no cell failed, and the notebook made exactly one run,
+    in the tmp workspace; returns its (local) run folder."""
     # The kernel ran this venv's Python.
     first = _outputs_text(nb.cells[0], "stdout").strip()
     assert first == f"KERNEL-PYTHON {sys.executable} {sys.prefix}", first
@@ -124,22 +143,13 @@ def test_notebook_runs(notebook, tmp_path):
     assert len(runs) == 1, f"expected one run folder in {runs_dir}, found {runs}"
     run_folder = runs[0]
     assert not (NOTEBOOKS_DIR / ".automl" / "runs" / run_folder.name).exists()
-
-    if notebook.name.startswith("01-local-classification"):
-        _check_classification(nb, work, run_folder)
+    return run_folder
 
 
 def _check_classification(nb, work, run_folder):
     run_id = run_folder.name
     # The classic table: the header, the parent run id, then one row per iteration.
-    table = _outputs_text(_tagged(nb, "table"), "stdout")
-    assert f"Parent Run ID: {run_id}" in table
-    lines = table.splitlines()
-    header = [line for line in lines if "ITERATION" in line and "PIPELINE" in line]
-    assert len(header) == 1, table
-    assert header[0].split() == ["ITERATION", "PIPELINE", "DURATION", "METRIC", "BEST"]
-    rows = [line.split() for line in lines[lines.index(header[0]) + 1:] if TABLE_ROW.match(line)]
-    assert rows, f"no iteration rows under the header:\n{table}"
+    _, rows = _table_rows(nb, run_id)
     numbers = [int(r[0]) for r in rows]
     assert len(numbers) == len(set(numbers)) and set(numbers) <= set(range(10)), numbers
     # METRIC is the score of a Completed iteration, else its status (Failed, TimedOut, ...).
@@ -155,7 +165,28 @@ def _check_classification(nb, work, run_folder):
     finished = [e for e in events if e["event"] == "iteration_finished"]
     assert sorted(e["iteration"] for e in finished) == sorted(numbers)
 
-    # The best model was loaded and predicted.
+    _check_prediction(nb)
+
+    # debug_log went into the run folder, not into the notebook's folder.
+    assert (run_folder / "automl_errors.log").is_file()
+    assert not (work / "automl_errors.log").exists()
+
+
+def _table_rows(nb, run_id):
+    """The classic table of the cell tagged "table": its lines, and its rows split."""
+    table = _outputs_text(_tagged(nb, "table"), "stdout")
+    assert f"Parent Run ID: {run_id}" in table
+    lines = table.splitlines()
+    header = [line for line in lines if "ITERATION" in line and "PIPELINE" in line]
+    assert len(header) == 1, table
+    assert header[0].split() == ["ITERATION", "PIPELINE", "DURATION", "METRIC", "BEST"]
+    rows = [line.split() for line in lines[lines.index(header[0]) + 1:] if TABLE_ROW.match(line)]
+    assert rows, f"no iteration rows under the header:\n{table}"
+    return lines, rows
+
+
+def _check_prediction(nb):
+    """The best model was loaded and predicted the first ten rows."""
     assert "ChildRun(id=" in _outputs_text(_tagged(nb, "best"), "stdout")
     predict = _outputs_text(_tagged(nb, "predict"), "stdout")
     got = re.search(r"^predicted: \[(.*)\]$", predict, re.M)
@@ -166,6 +197,84 @@ def _check_classification(nb, work, run_folder):
     assert len(predicted) == len(actual) == 10 and set(predicted) <= {0, 1}
     assert sum(p == a for p, a in zip(predicted, actual)) >= 8, predict
 
-    # debug_log went into the run folder, not into the notebook's folder.
-    assert (run_folder / "automl_errors.log").is_file()
-    assert not (work / "automl_errors.log").exists()
+
+# --------------------------------------------------------------------------- over SSH
+
+@pytest.mark.timeout(45 * 60)
+def test_ssh_notebook_runs_against_the_test_server(sshd, tmp_path, monkeypatch):
+    # The kernel is a child of this process and inherits its environment.
+    for name, value in {"AUTOML_SSH_HOST": sshd.host, "AUTOML_SSH_PORT": str(sshd.port),
+                        "AUTOML_SSH_USER": sshd.username, "AUTOML_SSH_KEY": sshd.key_path,
+                        "AUTOML_SSH_KNOWN_HOSTS": sshd.known_hosts_line()}.items():
+        monkeypatch.setenv(name, value)
+    # The notebook cancels iteration 3 right after submit, long before the driver reaches
+    # it, so it is skipped ("canceled before it started"). Should the request ever arrive
+    # late on a loaded machine, iteration 3 hangs (fault drill; the variable travels to the
+    # remote driver) until the request kills it: Canceled either way, never Completed.
+    monkeypatch.setenv(FAULTS, "3=hang")
+    nb, work = execute(SSH_NOTEBOOK, tmp_path, timeout=SSH_CELL_TIMEOUT)
+    run_folder = _check_ran_cleanly(nb, work)
+    run_id = run_folder.name
+
+    # The host key: refused while unknown, with its fingerprint and the call that trusts
+    # it; the known_hosts line given has that fingerprint; then the connection works.
+    refusal = _outputs_text(_tagged(nb, "refusal"), "stdout")
+    trust = _outputs_text(_tagged(nb, "trust"), "stdout")
+    if refusal.startswith("Refused:"):  # the usual case: root's known_hosts lacks the server
+        shown = re.search(r"fingerprint (SHA256:\S+?)\.", refusal)
+        assert shown and ".trust_host('SHA256:" in refusal, refusal
+        assert f"trusting [{sshd.host}]:{sshd.port} ssh-ed25519 {shown.group(1)}" in trust, trust
+    else:
+        assert refusal.startswith("Connected; the host key is already trusted"), refusal
+    assert "Connected. Remote system: Linux" in trust, trust
+
+    # prepare() made or found the run environment; the second call was near-free.
+    assert "'python': '" in _outputs_text(_tagged(nb, "prepare"))
+
+    # The table: it names the target first, then one row per iteration, each exactly once;
+    # iteration 3, canceled, says so in the METRIC column.
+    lines, rows = _table_rows(nb, run_id)
+    assert lines[0] == "Running on remote compute: mydsvm", lines[:2]
+    numbers = [int(r[0]) for r in rows]
+    assert sorted(numbers) == list(range(6)), rows
+    by_number = {int(r[0]): r for r in rows}
+    assert by_number[3][-2] == "Canceled", by_number[3]
+    scores = [float(r[-2]) for r in rows if re.fullmatch(r"\d\.\d{4}", r[-2])]
+    assert len(scores) >= 3 and all(0.5 < s <= 1 for s in scores), rows
+    assert float(rows[-1][-1]) == pytest.approx(max(scores), abs=1e-4)
+
+    # The run completed; the notebook says so, and so does the mirrored event stream.
+    status = _outputs_text(_tagged(nb, "status"), "stdout")
+    assert "Run status: Completed" in status, status
+    assert "Iteration 3: Canceled" in status, status
+    events = [json.loads(line) for line in (run_folder / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "run_finished" and events[-1]["status"] == "Completed"
+    finished = {e["iteration"]: e for e in events if e["event"] == "iteration_finished"}
+    assert sorted(finished) == list(range(6))
+    assert len([e for e in events if e["event"] == "iteration_finished"]) == 6
+    assert finished[3]["status"] == "Canceled"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+
+    # The best model was downloaded into the workspace, loaded and predicted.
+    _check_prediction(nb)
+    best = re.search(r"ChildRun\(id='" + re.escape(run_id) + r"_(\d+)'",
+                     _outputs_text(_tagged(nb, "best"), "stdout"))
+    assert best and (run_folder / "iterations" / best.group(1) / "model.joblib").is_file()
+
+    # A child's log came over from the remote.
+    assert _outputs_text(_tagged(nb, "log"), "stdout").strip()
+
+    # The run lives on the remote, in a private folder of the test user's home.
+    remote = f"{sshd.home}/.automl-widgets/runs/{run_id}"
+    folders = _outputs_text(_tagged(nb, "folders"), "stdout")
+    assert f"remote folder: {remote}\n" in folders, folders
+    assert "'events.jsonl'" in folders and "'spec.json'" in folders, folders
+    code, out, err = sshd.run(["stat", "-c", "%a", remote])
+    assert (code, out.strip()) == (0, "700"), err
+    code, _, err = sshd.run(["test", "-s", f"{remote}/automl_errors.log"])
+    assert code == 0, "the debug log is missing in the remote run folder"
+
+    # A new Run for the same id re-attached and found it complete.
+    reattach = _outputs_text(_tagged(nb, "reattach"), "stdout")
+    assert f"Run(id='{run_id}', experiment='automl_remote', status='Completed')" in reattach
+    assert f"best iteration: {run_id}_" in reattach
