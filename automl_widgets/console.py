@@ -28,5 +28,6 @@ def row(rec: dict) -> str:
     metric = _num(rec.get("score")) if status == "Completed" else status
     duration = rec.get("duration")
     duration = "" if duration is None else f"{duration:.1f}"
-    return (f" {rec['iteration']:>9}     {(rec.get('pipeline') or '')[:38]:<38} "
+    pipeline = rec.get("pipeline") or "(never started)"
+    return (f" {rec['iteration']:>9}     {pipeline[:38]:<38} "
             f"{duration:<17} {metric:>10} {_num(rec.get('best_so_far')):>9}")

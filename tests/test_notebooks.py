@@ -35,7 +35,7 @@ SSH_CELL_TIMEOUT = 1800
 KERNEL = "python3"
 
 # A row of the classic table: " <iteration>     <pipeline> <duration> <metric> <best>"
-# (the pipeline is blank for an iteration canceled before it started).
+# (the pipeline reads "(never started)" for an iteration canceled before it started).
 TABLE_ROW = re.compile(r"^ +\d+ {5}")
 
 

@@ -125,6 +125,13 @@ def test_prepare_builds_the_environment_once_and_an_injection_is_harmless(ws, ss
     code, out, _ = vm.run([env["python"], "-c", "import sklearn; print(sklearn.__version__)"])
     import sklearn
     assert (code, out.strip()) == (0, sklearn.__version__)
+    # An environment broken by hand (scikit-learn removed) is found out and repaired.
+    code, _, err = vm.run([env["python"], "-m", "pip", "uninstall", "-y", "-q", "scikit-learn"])
+    assert code == 0, err
+    assert vm.prepare(progress=lines.append) == env
+    assert any("lacks scikit-learn==" in line and "repairing" in line for line in lines), lines
+    code, out, _ = vm.run([env["python"], "-c", "import sklearn; print(sklearn.__version__)"])
+    assert (code, out.strip()) == (0, sklearn.__version__)
     evil = "x'; touch /tmp/pwned-$(whoami); echo '"
     code, out, _ = vm.run(["echo", evil])
     assert out.strip() == evil

@@ -3,7 +3,7 @@ and says whether it is still alive; everything else goes through the run folder.
 from __future__ import annotations
 
 from .local import LocalCompute
-from .ssh import SSHCompute, SSHError
+from .ssh import SSHCompute, SSHError, UnknownHostError
 
 
 class RunConfiguration:
@@ -11,6 +11,10 @@ class RunConfiguration:
 
     def __init__(self, target="local"):
         self.target = target
+
+    def __repr__(self):
+        name = getattr(self.target, "name", self.target)
+        return f"RunConfiguration(target={name!r})"
 
     def resolve_target(self):
         if self.target in (None, "local"):
@@ -28,4 +32,5 @@ def target_for(workspace, description: dict):
     return LocalCompute()
 
 
-__all__ = ["LocalCompute", "RunConfiguration", "SSHCompute", "SSHError", "target_for"]
+__all__ = ["LocalCompute", "RunConfiguration", "SSHCompute", "SSHError", "UnknownHostError",
+           "target_for"]

@@ -4,7 +4,8 @@ the same numpy/scipy/scikit-learn/joblib/pandas as this side, plus this package 
 Remote layout, under the user's home:
     <remote_root>/envs/<key>/      a virtual environment per set of pinned versions
     <remote_root>/pkg/<hash>/      this package's source, by content hash
-A second prepare of an unchanged target finds both markers and costs one command.
+A second prepare of an unchanged target costs three quick commands: probe the remote
+Python, probe the environment's package versions, find the package folder.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def prepare(target, client, progress=print) -> dict:
     else:
         python = _make_env(target, client, root, wanted, note)
     pkg = _upload_package(target, client, root, note)
-    if not lines:  # both markers found: nothing changed since the last check
+    if not lines:  # environment and package found as they should be: nothing changed
         return {"python": python, "pkg": pkg, "home": home}
     check = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
              "import automl_widgets.driver, automl_widgets.prepare, sklearn", pkg]
@@ -107,11 +108,20 @@ def _make_env(target, client, root, wanted, progress) -> str:
                          .encode()).hexdigest()[:12]
     env = posixpath.join(root, "envs", key)
     python = posixpath.join(env, "bin", "python")
-    marker = posixpath.join(env, "prepared.json")
-    code, out, _ = target.run(["cat", marker], client, timeout=30)
-    if code == 0 and out.strip() == json.dumps(wanted, sort_keys=True):
-        return python
-    progress(f"Preparing {target.name}: creating a Python environment in {env}")
+    # Ask the environment itself rather than trust a marker: one broken by hand (a package
+    # removed or changed) is repaired here instead of failing at the first run.
+    code, out, _ = target.run([python, "-c", PROBE % (list(wanted),)], client, timeout=60)
+    if code == 0:
+        found = json.loads(out.strip().splitlines()[-1])["packages"]
+        wrong = [p for p in PINNED if found.get(p) != wanted[p]] + \
+                [p for p in RUNTIME if not found.get(p)]
+        if not wrong:
+            return python
+        progress(f"Preparing {target.name}: the environment {env} lacks "
+                 + ", ".join(f"{p}=={wanted[p]} (has {found.get(p) or 'none'})"
+                             for p in wrong) + "; repairing it")
+    else:
+        progress(f"Preparing {target.name}: creating a Python environment in {env}")
     argv = ["mkdir", "-p", "-m", "700", root]
     code, out, err = target.run(argv, client, timeout=30)
     if code != 0:
@@ -142,9 +152,6 @@ def _make_env(target, client, root, wanted, progress) -> str:
                        "check the remote reaches a package index (pip), or give "
                        "python_path= of an environment that already has these packages "
                        "(numpy, scipy, scikit-learn, joblib, pandas of the versions above).")
-    argv = ["sh", "-c", 'printf %s "$1" > "$2"', "-", json.dumps(wanted, sort_keys=True),
-            marker]
-    target.run(argv, client, timeout=30)
     progress(f"Preparing {target.name}: environment ready")
     return python
 
