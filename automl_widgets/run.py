@@ -13,8 +13,8 @@ import time
 import traitlets
 
 from . import console, metrics
-from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, MODEL, SPEC, EventReader,
-                        RunState, iteration_dir, read_json, request)
+from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, MODEL, RUNNING, SPEC,
+                        EventReader, RunState, iteration_dir, read_json, request)
 from .worker import LOG
 
 SYNC_INTERVAL = 0.1   # seconds between looks at events.jsonl
@@ -27,6 +27,7 @@ class Run(traitlets.HasTraits):
     best = traitlets.Dict(default_value=None, allow_none=True)  # the best iteration, or None
     error = traitlets.Unicode(None, allow_none=True)
     link = traitlets.Unicode("")         # remote targets: the state of the link
+    log_sizes = traitlets.Dict()         # {iteration: bytes in its log.txt}, so views can tail
 
     def __init__(self, experiment, run_id, target=None):
         super().__init__()
@@ -46,6 +47,7 @@ class Run(traitlets.HasTraits):
         self._stop = threading.Event()
         self._thread = None
         self._last_alive_check = 0.0
+        self._final_sizes = set()   # iterations whose log has its final size in log_sizes
         self.refresh()
         if not self.state.finished:
             self._thread = threading.Thread(target=self._sync, name=f"sync-{run_id}", daemon=True)
@@ -73,7 +75,23 @@ class Run(traitlets.HasTraits):
                 self.link = self._mirror.link
             if changed:
                 self._publish()
+            self._update_log_sizes()
             return changed
+
+    def _update_log_sizes(self):
+        """Stat the logs of running iterations (and of each once more as it ends)."""
+        sizes = dict(self.log_sizes)
+        for n, rec in self.state.iterations.items():
+            if rec.get("status") == RUNNING or n not in self._final_sizes:
+                try:
+                    size = os.stat(os.path.join(iteration_dir(self.folder, n), LOG)).st_size
+                except OSError:
+                    continue
+                sizes[n] = size
+                if rec.get("status") != RUNNING:
+                    self._final_sizes.add(n)
+        if sizes != self.log_sizes:
+            self.log_sizes = sizes
 
     def _driver_gone(self) -> bool:
         events = self._reader.read_new()  # it may have finished just now
@@ -257,11 +275,27 @@ class ChildRun:
                 "reason": r.get("reason"), "run_id": self.id}
 
     def get_log(self) -> str:
+        return self.read_log()[0]
+
+    def read_log(self, offset: int = 0) -> tuple[str, int]:
+        """The log from byte `offset` on, and the offset to read from next time; a
+        partial UTF-8 character at the end waits for the next read."""
         try:
-            with open(os.path.join(self.folder, LOG), encoding="utf-8", errors="replace") as f:
-                return f.read()
+            with open(os.path.join(self.folder, LOG), "rb") as f:
+                f.seek(offset)
+                data = f.read()
         except FileNotFoundError:
-            return ""
+            return "", offset
+        cut = len(data)
+        while cut > 0 and cut > len(data) - 4 and data[cut - 1] & 0xC0 == 0x80:
+            cut -= 1   # step back over continuation bytes to the lead byte ...
+        if cut > 0 and data[cut - 1] >= 0xC0:
+            lead = data[cut - 1]
+            need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            cut = cut - 1 if len(data) - (cut - 1) < need else len(data)  # ... whole or not
+        else:
+            cut = len(data)
+        return data[:cut].decode("utf-8", errors="replace"), offset + cut
 
     def load_model(self):
         path = os.path.join(self.folder, MODEL)

@@ -37,11 +37,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 import paramiko
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also when loaded by path
+import debpkg  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 PYTHON = "/usr/bin/python3"
@@ -71,52 +75,12 @@ def free_port(host="127.0.0.1"):
 
 # --------------------------------------------------------------------------- installation
 
-def missing_packages():
-    """The packages of PACKAGES that are not installed (sshd is judged by /usr/sbin/sshd)."""
-    missing = [] if os.path.exists(SSHD) else ["openssh-server"]
-    proc = _run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n", *PACKAGES[1:]],
-                check=False)
-    installed = {line.split()[0] for line in proc.stdout.splitlines()
-                 if len(line.split()) > 1 and line.split()[1] == "ii"}
-    return missing + [p for p in PACKAGES[1:] if p not in installed]
-
-
 def ensure_installed():
-    """Install what is missing with apt-get (update only when needed). Returns what it installed."""
-    missing = missing_packages()
-    if not missing:
-        return []
-    if os.geteuid() != 0:
-        raise SSHDSetupError(f"{', '.join(missing)} missing and not root: cannot apt-get install")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
-    # Keep the package scripts from starting a system sshd on port 22 (with a user who has a
-    # password): invoke-rc.d asks policy-rc.d, and 101 means "action forbidden".
-    policy = "/usr/sbin/policy-rc.d"
-    added_policy = not os.path.exists(policy)
-    if added_policy:
-        with open(policy, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(policy, 0o755)
+    """Install what is missing (see tests/debpkg.py). Returns what it installed."""
     try:
-        have_lists = any("_Packages" in name for name in os.listdir("/var/lib/apt/lists"))
-        if not have_lists:
-            _run(["apt-get", "update", "-q"], env=env)
-        proc = _run(install, check=False, env=env)
-        if proc.returncode != 0 and have_lists:   # stale lists: update once, then retry
-            _run(["apt-get", "update", "-q"], env=env)
-            proc = _run(install, check=False, env=env)
-        if proc.returncode != 0:
-            raise SSHDSetupError(f"Could not install {', '.join(missing)} for the SSH tests "
-                                 f"(`{shlex.join(install)}`, exit {proc.returncode}):\n"
-                                 f"{proc.stdout}{proc.stderr}")
-    finally:
-        if added_policy:
-            os.unlink(policy)
-    still = missing_packages()
-    if still:
-        raise SSHDSetupError(f"apt-get install succeeded but {', '.join(still)} still missing")
-    return missing
+        return debpkg.ensure(PACKAGES, "the SSH tests")
+    except debpkg.AptError as e:
+        raise SSHDSetupError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- the test user

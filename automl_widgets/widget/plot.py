@@ -1,0 +1,87 @@
+"""MetricPlot: one metric per iteration (points) and its best-so-far line, with a
+dropdown of every metric the run has computed."""
+from __future__ import annotations
+
+import threading
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from .. import metrics
+
+
+def best_so_far(values, greater_is_better: bool) -> list:
+    best, out = None, []
+    for v in values:
+        if best is None or (v > best if greater_is_better else v < best):
+            best = v
+        out.append(best)
+    return out
+
+
+class MetricPlot(widgets.VBox):
+    def __init__(self, primary_metric: str, on_select=None):
+        self.primary = primary_metric
+        self.on_select = on_select
+        self.dropdown = widgets.Dropdown(options=[primary_metric], value=primary_metric,
+                                         description="Metric:",
+                                         layout=widgets.Layout(width="320px"))
+        self.figure = go.FigureWidget(
+            data=[go.Scatter(x=[], y=[], mode="markers", name="iteration",
+                             marker={"size": 8},
+                             hovertemplate="iteration %{x}<br>%{y:.4f}<extra></extra>"),
+                  go.Scatter(x=[], y=[], mode="lines", name="best so far",
+                             line={"shape": "hv", "width": 2}, hoverinfo="skip")],
+            layout=go.Layout(height=300, margin={"l": 60, "r": 20, "t": 30, "b": 45},
+                             xaxis={"title": {"text": "iteration"}},
+                             yaxis={"title": {"text": primary_metric}},
+                             legend={"orientation": "h", "y": 1.12, "x": 0},
+                             template="plotly_white"))
+        self.figure.data[0].on_click(self._clicked)
+        self._records: list[dict] = []
+        self._lock = threading.RLock()   # updates come from RunDetails' thread and clicks
+        self._x: list[int] = []
+        self.dropdown.observe(lambda _: self._draw(), names="value")
+        super().__init__([self.dropdown, self.figure])
+
+    @property
+    def metric(self) -> str:
+        return self.dropdown.value
+
+    def update(self, records: list[dict]) -> None:
+        with self._lock:
+            self._update(records)
+
+    def _update(self, records):
+        self._records = records
+        names = sorted({k for r in records for k in (r.get("metrics") or {})},
+                       key=lambda k: (k != self.primary, k))
+        options = names or [self.primary]
+        if list(self.dropdown.options) != options:
+            self.dropdown.options = options   # keeps the value while it is still there
+        self._draw()
+
+    def _draw(self) -> None:
+        with self._lock:
+            self._draw_locked()
+
+    def _draw_locked(self):
+        name = self.metric
+        done = [r for r in self._records if r.get("status") == "Completed"
+                and (r.get("metrics") or {}).get(name) is not None]
+        x = [r["iteration"] for r in done]
+        y = [r["metrics"][name] for r in done]
+        try:
+            greater = metrics.get(name).greater_is_better
+        except (KeyError, ValueError):
+            greater = True
+        points, line = self.figure.data
+        self._x = x
+        with self.figure.batch_update():
+            points.x, points.y = x, y
+            line.x, line.y = x, best_so_far(y, greater)
+            self.figure.layout.yaxis.title.text = name
+
+    def _clicked(self, _trace, points, _state):
+        if points.point_inds and self.on_select is not None:
+            self.on_select(self._x[points.point_inds[0]])

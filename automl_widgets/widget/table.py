@@ -1,0 +1,69 @@
+"""IterationTable: every iteration of a run in one anywidget model.
+
+The rows travel as custom messages holding only the rows that changed since the last
+send (`update`), so a run of 2,000 iterations costs per update what changed, not the
+whole table. The front end keeps the rows, sorts them and reports clicks via `selected`.
+"""
+from __future__ import annotations
+
+import pathlib
+import threading
+import uuid
+
+import anywidget
+import traitlets
+
+HERE = pathlib.Path(__file__).parent
+FIELDS = ("iteration", "pipeline", "status", "duration", "score", "best")
+
+
+def table_row(rec: dict) -> dict:
+    """The table's view of one iteration record of RunState."""
+    return {"iteration": rec["iteration"], "pipeline": rec.get("pipeline") or "",
+            "status": rec.get("status"), "duration": rec.get("duration"),
+            "score": rec.get("score") if rec.get("status") == "Completed" else None,
+            "best": rec.get("best_so_far")}
+
+
+class IterationTable(anywidget.AnyWidget):
+    _esm = HERE / "table.js"
+    _css = HERE / "table.css"
+
+    _key = traitlets.Unicode().tag(sync=True)
+    _initial = traitlets.List().tag(sync=True)    # the rows when the model was made
+    metric = traitlets.Unicode("Score").tag(sync=True)
+    selected = traitlets.Int(None, allow_none=True).tag(sync=True)
+    best_iteration = traitlets.Int(None, allow_none=True).tag(sync=True)
+    sort = traitlets.Unicode("iteration").tag(sync=True)   # a column, "-" first: descending
+    empty_text = traitlets.Unicode("No iterations yet.").tag(sync=True)
+
+    def __init__(self, records=(), **kwargs):
+        self._lock = threading.Lock()
+        self._sent = {r["iteration"]: table_row(r) for r in records}
+        super().__init__(_key=uuid.uuid4().hex, _initial=list(self._sent.values()), **kwargs)
+        self.on_msg(self._on_front_end_msg)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The rows as the front end has them, by iteration."""
+        with self._lock:
+            return [dict(self._sent[n]) for n in sorted(self._sent)]
+
+    def update(self, records) -> int:
+        """Send the rows of `records` that differ from what was sent; returns how many."""
+        with self._lock:
+            changed = []
+            for rec in records:
+                row = table_row(rec)
+                if self._sent.get(row["iteration"]) != row:
+                    self._sent[row["iteration"]] = row
+                    changed.append(row)
+            if changed:
+                self.send({"type": "rows", "rows": changed, "reset": False})
+            return len(changed)
+
+    def _on_front_end_msg(self, _widget, content, _buffers):
+        if isinstance(content, dict) and content.get("type") == "snapshot":
+            with self._lock:   # nothing can be sent between this snapshot and the next delta
+                self.send({"type": "rows", "rows": [self._sent[n] for n in sorted(self._sent)],
+                           "reset": True})

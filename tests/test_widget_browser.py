@@ -1,0 +1,98 @@
+"""RunDetails in a real JupyterLab in Debian's Chromium, driven by Playwright.
+
+A notebook submits a small local run whose iteration 5 hangs (fault drill), so the run is
+still going while the test looks: rows appear, a click on a row shows that iteration's
+log, the metric dropdown changes the plot's axis title, and "Cancel iteration" on the
+hanging one lets the run finish. Screenshots go to artifacts/ (AUTOML_ARTIFACTS).
+"""
+import re
+
+import nbformat
+import pytest
+
+from automl_widgets.faults import VARIABLE as FAULTS
+from browser import Browser, JupyterLab, run_all_cells, screenshot
+
+HANGS = 5
+CELL = f"""\
+from sklearn.datasets import load_breast_cancer
+from automl_widgets import AutoMLConfig, Experiment, Workspace
+from automl_widgets.widget import RunDetails
+
+ws = Workspace.create(".")
+X, y = load_breast_cancer(return_X_y=True)
+run = Experiment(ws, "browser-test").submit(AutoMLConfig(
+    task="classification", X=X, y=y, iterations=8, n_cross_validations=2,
+    enable_ensembling=False, random_state=0))
+RunDetails(run).show()
+"""
+
+
+@pytest.mark.timeout(600)
+def test_run_details_live_in_jupyterlab(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, tmp_path / "details.ipynb")
+    with JupyterLab(tmp_path, env={FAULTS: f"{HANGS}=hang"}) as lab, Browser() as browser:
+        page = browser.open(lab.url("lab/tree/details.ipynb"))
+        try:
+            _drive(page, tmp_path)
+        except Exception:
+            screenshot(page, "run-details-failure.png")
+            print(lab.output())
+            raise
+
+
+def _drive(page, tmp_path):
+    run_all_cells(page)
+
+    # Rows appear while the run is going (iteration 5 hangs until canceled).
+    table = page.locator(".aw-table")
+    table.locator("tbody tr[data-iteration='4'].status-Completed").wait_for()
+    page.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Running").wait_for()
+    badge = page.locator(".aw-badge")
+    assert badge.inner_text() == "Running"
+    rows = table.locator("tbody tr")
+    assert rows.count() == HANGS + 1
+    screenshot(page, "run-details-running.png")
+
+    # A click on a row shows that iteration's properties and log.
+    workspace_runs = list((tmp_path / ".automl" / "runs").iterdir())
+    assert len(workspace_runs) == 1
+    log = (workspace_runs[0] / "iterations" / "2" / "log.txt").read_text()
+    first_line = log.splitlines()[0]
+    assert first_line.startswith("Pipeline: ")
+    table.locator("tbody tr[data-iteration='2']").click()
+    pane = page.locator("pre.aw-log")
+    pane.filter(has_text=first_line).wait_for()
+    page.locator(".aw-properties", has_text="Iteration 2").wait_for()
+    assert "selected" in table.locator("tbody tr[data-iteration='2']").get_attribute("class")
+
+    # The dropdown changes the plotted metric: the y axis title follows.
+    ytitle = page.locator(".js-plotly-plot .g-ytitle")
+    assert ytitle.text_content() == "accuracy"
+    page.locator(".widget-dropdown select").select_option("AUC_weighted")
+    page.locator(".js-plotly-plot .g-ytitle", has_text="AUC_weighted").wait_for()
+    points = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point")
+    assert points.count() >= HANGS
+
+    # A click on a header sorts the table.
+    table.locator("th[data-key='iteration']").click()
+    page.locator(".aw-table th[data-key='iteration']", has_text="\u25BC").wait_for()
+    assert table.locator("tbody tr").first.get_attribute("data-iteration") == str(HANGS)
+
+    # Cancel the hanging iteration: it ends Canceled and the run completes.
+    table.locator(f"tbody tr[data-iteration='{HANGS}']").click()
+    button = page.locator(f"button:has-text('Cancel iteration {HANGS}')")
+    button.wait_for()
+    assert button.is_enabled()
+    button.click()
+    page.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Canceled").wait_for()
+    page.locator(".aw-badge", has_text="Completed").wait_for(timeout=120_000)
+    assert table.locator("tbody tr").count() == 8
+    assert page.locator("button:has-text('Cancel run')").is_disabled()
+    header = page.locator(".aw-title").locator("xpath=..").inner_text()
+    assert re.search(r"iterations 8 / 8", header), header
+    table.locator("tbody tr[data-iteration='0']").click()
+    page.locator(".aw-properties", has_text="Iteration 0").wait_for()
+    screenshot(page, "run-details.png")
