@@ -48,6 +48,7 @@ class RunDetails(widgets.VBox):
         self.primary = run.spec["primary_metric"]
         self._lock = threading.RLock()
         self._dirty = threading.Event()
+        self._flushed = threading.Condition()   # notified after every update sent
         self._closed = threading.Event()
         self._last_plot = 0.0
         self._log = {"n": None, "offset": 0, "text": ""}
@@ -96,10 +97,11 @@ class RunDetails(widgets.VBox):
         self.table.selected = iteration
 
     def close(self):
-        self._closed.set()
-        self._dirty.set()
-        self.run.unobserve(self._run_changed,
-                           names=["status", "iterations", "best", "error", "link", "log_sizes"])
+        if hasattr(self, "_thread") and not self._closed.is_set():   # once; not if __init__ failed
+            self._closed.set()
+            self._dirty.set()
+            self.run.unobserve(self._run_changed, names=[
+                "status", "iterations", "best", "error", "link", "log_sizes"])
         super().close()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -137,10 +139,22 @@ class RunDetails(widgets.VBox):
                     self._flush(plot=plot_due or self.run.state.finished)
             except Exception:   # a failed send must not end the updates
                 pass
+            with self._flushed:
+                self._flushed.notify_all()
             if self.run.state.finished and not self._dirty.is_set():
                 break
             self._closed.wait(UPDATE_INTERVAL)   # throttle: gather what comes meanwhile
-        self._plot_pending = False
+
+    def wait_until(self, predicate, timeout=60.0) -> bool:
+        """Block until predicate(self) holds, checked after every update; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._flushed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._flushed.wait(min(left, 0.5))
+        return True
 
     def _flush(self, plot=False):
         run = self.run

@@ -10,13 +10,19 @@ import plotly.graph_objects as go
 from .. import metrics
 
 
-def best_so_far(values, greater_is_better: bool) -> list:
-    best, out = None, []
-    for v in values:
+def best_so_far(x, y, greater_is_better: bool) -> tuple[list, list]:
+    """The best-so-far line as steps: only the points where the best improves, and the
+    last x, which is all a line of shape "hv" needs (so it costs O(improvements))."""
+    best, lx, ly = None, [], []
+    for xi, v in zip(x, y):
         if best is None or (v > best if greater_is_better else v < best):
             best = v
-        out.append(best)
-    return out
+            lx.append(xi)
+            ly.append(v)
+    if lx and lx[-1] != x[-1]:
+        lx.append(x[-1])
+        ly.append(best)
+    return lx, ly
 
 
 class MetricPlot(widgets.VBox):
@@ -41,6 +47,7 @@ class MetricPlot(widgets.VBox):
         self._records: list[dict] = []
         self._lock = threading.RLock()   # updates come from RunDetails' thread and clicks
         self._x: list[int] = []
+        self._drawn = None
         self.dropdown.observe(lambda _: self._draw(), names="value")
         super().__init__([self.dropdown, self.figure])
 
@@ -70,16 +77,19 @@ class MetricPlot(widgets.VBox):
         done = [r for r in self._records if r.get("status") == "Completed"
                 and (r.get("metrics") or {}).get(name) is not None]
         x = [r["iteration"] for r in done]
-        y = [r["metrics"][name] for r in done]
+        y = [float(f"{r['metrics'][name]:.6g}") for r in done]   # 6 digits: shorter messages
         try:
             greater = metrics.get(name).greater_is_better
         except (KeyError, ValueError):
             greater = True
+        if (name, x, y) == self._drawn:
+            return   # nothing new: send nothing
+        self._drawn = (name, x, y)
         points, line = self.figure.data
         self._x = x
         with self.figure.batch_update():
             points.x, points.y = x, y
-            line.x, line.y = x, best_so_far(y, greater)
+            line.x, line.y = best_so_far(x, y, greater)
             self.figure.layout.yaxis.title.text = name
 
     def _clicked(self, _trace, points, _state):
