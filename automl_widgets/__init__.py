@@ -10,6 +10,7 @@ _EXPORTS = {
     "AutoMLRun": "run", "ChildRun": "run", "Run": "run",
     "Experiment": "workspace", "Workspace": "workspace",
     "LocalCompute": "compute", "RunConfiguration": "compute",
+    "RunDetails": "widget",
 }
 __all__ = sorted(_EXPORTS)
 

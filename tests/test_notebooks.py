@@ -167,6 +167,12 @@ def _check_classification(nb, work, run_folder):
 
     _check_prediction(nb)
 
+    # RunDetails: a widget view, and the classic table as its text form.
+    shown = [o for o in _tagged(nb, "widget").outputs if o.output_type == "display_data"]
+    assert len(shown) == 1, _tagged(nb, "widget").outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+    assert f"Parent Run ID: {run_id}" in shown[0]["data"]["text/plain"]
+
     # debug_log went into the run folder, not into the notebook's folder.
     assert (run_folder / "automl_errors.log").is_file()
     assert not (work / "automl_errors.log").exists()

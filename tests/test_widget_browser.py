@@ -90,6 +90,10 @@ def _drive(page, tmp_path):
     page.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Canceled").wait_for()
     page.locator(".aw-badge", has_text="Completed").wait_for(timeout=120_000)
     assert table.locator("tbody tr").count() == 8
+    # The plot followed: every completed iteration is a point (all but the canceled one).
+    page.wait_for_function("""() => {
+        const x = document.querySelector('.js-plotly-plot').data[0].x;
+        return JSON.stringify(Array.from(x)) === '[0,1,2,3,4,6,7]'; }""")
     assert page.locator("button:has-text('Cancel run')").is_disabled()
     header = page.locator(".aw-title").locator("xpath=..").inner_text()
     assert re.search(r"iterations 8 / 8", header), header
