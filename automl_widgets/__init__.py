@@ -15,6 +15,14 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def _jupyter_server_extension_points():   # the REST API behind the JupyterLab panel
+    return [{"module": "automl_widgets.server"}]
+
+
+def _jupyter_labextension_paths():          # the panel itself, built into the wheel
+    return [{"src": "labextension", "dest": "automl-widgets"}]
+
+
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

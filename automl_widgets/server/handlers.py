@@ -1,0 +1,92 @@
+"""REST handlers under /automl-widgets/api/: each one translates HTTP to one WorkspaceView
+call. Every handler is authenticated (tornado.web.authenticated on jupyter_server's
+APIHandler: 403 without a token or session)."""
+from __future__ import annotations
+
+import json
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from .view import NotFound
+
+RUN = r"(?P<run_id>[^/]+)"       # validated by WorkspaceView.run, never used as a path
+ITERATION = r"(?P<iteration>\d{1,9})"
+
+
+class _Base(APIHandler):
+    @property
+    def view(self):
+        return self.settings["automl_widgets_view"]
+
+    def reply(self, call, *args):
+        try:
+            self.finish(json.dumps(call(*args), default=str))
+        except NotFound as e:
+            raise tornado.web.HTTPError(404, reason=str(e.args[0])[:200]) from None
+        except ValueError as e:
+            raise tornado.web.HTTPError(400, reason=str(e)[:200]) from None
+
+
+class WorkspaceHandler(_Base):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply(self.view.describe)
+
+
+class ExperimentsHandler(_Base):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply(self.view.experiments)
+
+
+class RunHandler(_Base):
+    @tornado.web.authenticated
+    def get(self, run_id):
+        self.reply(self.view.detail, run_id)
+
+
+class LogHandler(_Base):
+    @tornado.web.authenticated
+    def get(self, run_id, iteration):
+        offset = self.get_query_argument("offset", "0")
+        if not offset.isdigit():
+            raise tornado.web.HTTPError(400, reason="offset must be a non-negative integer")
+        self.reply(self.view.log, run_id, int(iteration), int(offset))
+
+
+class CancelRunHandler(_Base):
+    @tornado.web.authenticated
+    def post(self, run_id):
+        self.reply(self.view.cancel, run_id)
+
+
+class CancelIterationHandler(_Base):
+    @tornado.web.authenticated
+    def post(self, run_id, iteration):
+        self.reply(self.view.cancel_iteration, run_id, int(iteration))
+
+
+class ExamplesHandler(_Base):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply(lambda: {"notebooks": self.view.examples()})
+
+
+ROUTES = [
+    ("workspace", WorkspaceHandler),
+    ("experiments", ExperimentsHandler),
+    ("examples", ExamplesHandler),
+    (f"runs/{RUN}", RunHandler),
+    (f"runs/{RUN}/cancel", CancelRunHandler),
+    (f"runs/{RUN}/iterations/{ITERATION}/log", LogHandler),
+    (f"runs/{RUN}/iterations/{ITERATION}/cancel", CancelIterationHandler),
+]
+
+
+def setup_handlers(web_app, view):
+    base = url_path_join(web_app.settings["base_url"], "automl-widgets", "api")
+    web_app.settings["automl_widgets_view"] = view
+    web_app.add_handlers(".*$", [(url_path_join(base, path) + "/?", handler)
+                                 for path, handler in ROUTES])

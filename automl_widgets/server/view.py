@@ -1,0 +1,163 @@
+"""What the JupyterLab panel shows, as plain data: no web code here (handlers.py only
+translates HTTP to these calls).
+
+Runs are the same `Run` objects a kernel uses, kept for the life of the server: a live
+run's sync thread (and, for an SSH target, its mirror) keeps it current even when no
+kernel watches it.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import threading
+import time
+
+from .. import metrics
+from ..config import ConfigError
+from ..run import ChildRun, Run
+from ..workspace import Workspace
+
+RUN_ID = re.compile(r"^AutoML_[0-9a-f\-]{36}$")
+HOW_TO_CREATE = ("No AutoML workspace here. Create one in a notebook with "
+                 "`from automl_widgets import Workspace; Workspace.create('.')`, "
+                 "or set c.AutomlWidgets.workspace in the server's config.")
+
+
+class NotFound(KeyError):
+    """A run or an iteration that does not exist (the handler answers 404)."""
+
+
+class WorkspaceView:
+    def __init__(self, workspace_path: str | None, root_dir: str):
+        self.root_dir = root_dir
+        self._explicit = workspace_path
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.Lock()
+
+    # ---- which workspace ----------------------------------------------------------------
+    def workspace(self) -> Workspace | None:
+        """The configured workspace, else the one found from the server's root folder;
+        looked up each time, so one created after the server started is found."""
+        try:
+            return Workspace.from_config(self._explicit or self.root_dir)
+        except ConfigError:
+            return None
+
+    def describe(self) -> dict:
+        ws = self.workspace()
+        if ws is None:
+            return {"workspace": None, "help": HOW_TO_CREATE}
+        return {"workspace": {"name": ws.name, "path": ws.path}}
+
+    # ---- runs -----------------------------------------------------------------------------
+    def run(self, run_id: str) -> Run:
+        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+            raise NotFound(f"{run_id!r} is not a run id (AutoML_<uuid>).")
+        ws = self.workspace()
+        if ws is None:
+            raise NotFound(HOW_TO_CREATE)
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.experiment.workspace.path != ws.path:
+                try:
+                    run = ws.find_run(run_id)   # looked up in the index, never a path from the request
+                except KeyError:
+                    raise NotFound(f"No run {run_id} in workspace {ws.path}.") from None
+                self._runs[run_id] = run
+            return run
+
+    def experiments(self) -> dict:
+        ws = self.workspace()
+        if ws is None:
+            return {**self.describe(), "experiments": []}
+        by_name: dict[str, list] = {name: [] for name in ws.experiments}
+        for run_id, experiment, *_ in ws.runs():
+            try:
+                by_name.setdefault(experiment, []).append(summary(self.run(run_id)))
+            except (NotFound, OSError, ValueError):
+                continue   # a run folder removed by hand: leave it out
+        return {**self.describe(),
+                "experiments": [{"name": n, "runs": runs} for n, runs in sorted(by_name.items())]}
+
+    def detail(self, run_id: str) -> dict:
+        run = self.run(run_id)
+        with run._changed:
+            s = run.state
+            out = summary(run)
+            out.update(
+                iterations=[_iteration(r) for _, r in sorted(s.iterations.items())],
+                error=s.error, warnings=list(s.warnings), stop_reason=s.stop_reason,
+                metrics=_metrics(run), log_sizes={str(k): v for k, v in run.log_sizes.items()},
+                snippet=f'AutoMLRun(Experiment(ws, "{run.experiment.name}"), "{run.id}")')
+        return out
+
+    def log(self, run_id: str, iteration: int, offset: int = 0) -> dict:
+        run = self._iteration_of(run_id, iteration)
+        text, new_offset = ChildRun(run, iteration).read_log(max(0, offset))
+        rec = run.state.iterations.get(iteration) or {}
+        return {"text": text, "offset": new_offset, "status": rec.get("status")}
+
+    def cancel(self, run_id: str) -> dict:
+        run = self.run(run_id)
+        run.cancel()
+        return {"status": run.status}
+
+    def cancel_iteration(self, run_id: str, iteration: int) -> dict:
+        run = self._iteration_of(run_id, iteration)
+        run.cancel_iteration(iteration)
+        return {"requested": iteration}
+
+    def _iteration_of(self, run_id, iteration) -> Run:
+        run = self.run(run_id)
+        if not 0 <= iteration < run.spec["iterations"]:
+            raise NotFound(f"Run {run_id} has iterations 0 to {run.spec['iterations'] - 1}; "
+                           f"got {iteration}.")
+        return run
+
+    def examples(self) -> list[str]:
+        """Example notebooks under the server's root (notebooks/NN-*.ipynb), as paths
+        relative to it, for the panel's "open" action."""
+        found = sorted(glob.glob(os.path.join(self.root_dir, "notebooks", "[0-9][0-9]-*.ipynb")))
+        return [os.path.relpath(p, self.root_dir) for p in found]
+
+    def close(self):
+        with self._lock:
+            for run in self._runs.values():
+                run.close()
+
+
+def summary(run: Run) -> dict:
+    with run._changed:
+        s = run.state
+        done = sum(1 for r in s.iterations.values() if r.get("status") not in (None, "Running"))
+        best = s.iterations.get(s.best) if s.best is not None else None
+        end = s.end_time or (time.time() if s.start_time and not s.finished else None)
+        return {
+            "id": run.id, "experiment": run.experiment.name, "status": s.status,
+            "target": run.spec["target"]["name"], "live": not s.finished,
+            "done": done, "total": run.spec["iterations"], "primary_metric": s.spec["primary_metric"],
+            "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
+                                               "pipeline": best.get("pipeline")},
+            "created": run.spec.get("created"), "started": s.start_time, "ended": s.end_time,
+            "duration": (end - s.start_time) if s.start_time and end else None,
+            "link": run.link or None}
+
+
+def _iteration(rec: dict) -> dict:
+    return {k: rec.get(k) for k in ("iteration", "pipeline", "status", "duration", "score",
+                                    "best_so_far", "metrics", "params", "start_time", "reason")}
+
+
+def _metrics(run) -> list[dict]:
+    names = sorted({k for r in run.state.iterations.values() for k in (r.get("metrics") or {})},
+                   key=lambda k: (k != run.spec["primary_metric"], k))
+    out = []
+    for name in names or [run.spec["primary_metric"]]:
+        try:
+            greater = metrics.get(name).greater_is_better
+        except (KeyError, ValueError):
+            greater = True
+        out.append({"name": name, "greater_is_better": greater})
+    return out
+

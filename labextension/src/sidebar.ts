@@ -1,0 +1,169 @@
+import { Clipboard } from '@jupyterlab/apputils';
+import { Poll } from '@lumino/polling';
+import { Widget } from '@lumino/widgets';
+
+import { requestAPI } from './api';
+import {
+  anyLive,
+  filterExperiments,
+  fingerprint,
+  formatDuration,
+  formatMetric,
+  formatTime,
+  Listing,
+  nextInterval,
+  reattachSnippet,
+  RunSummary
+} from './model';
+
+export interface SidebarActions {
+  openRun(run: RunSummary): void;
+  openNotebook(path: string): void;
+}
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K, cls: string, text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = cls;
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+/** The "AutoML" tab: every experiment of the workspace with its runs, kept current. */
+export class AutoMLSidebar extends Widget {
+  private listing: Listing | null = null;
+  private examples: string[] = [];
+  private query = '';
+  private seen = '';
+  private list = h('div', 'aw-side-list');
+  private status = h('div', 'aw-side-status');
+  private poll: Poll;
+
+  constructor(private actions: SidebarActions) {
+    super();
+    this.id = 'automl-widgets-sidebar';
+    this.addClass('aw-sidebar');
+    this.title.caption = 'AutoML experiments and runs';
+    const header = h('div', 'aw-side-header', 'AutoML');
+    const filter = h('input', 'aw-side-filter jp-mod-styled');
+    filter.placeholder = 'Filter experiments and runs';
+    filter.addEventListener('input', () => {
+      this.query = filter.value;
+      this.render();
+    });
+    this.node.append(header, filter, this.status, this.list);
+    this.poll = new Poll({
+      factory: () => this.refresh(),
+      frequency: { interval: 1000, backoff: false, max: 30000 },
+      standby: 'when-hidden',
+      name: 'automl-widgets:sidebar'
+    });
+    void requestAPI<{ notebooks: string[] }>('examples').then(r => {
+      this.examples = r.notebooks;
+      this.render();
+    });
+  }
+
+  /** Look now (after an action), instead of at the next tick. */
+  refreshSoon(): void {
+    void this.poll.refresh();
+  }
+
+  private async refresh(): Promise<void> {
+    const listing = await requestAPI<Listing>('experiments');
+    const print = fingerprint(listing);
+    const changed = print !== this.seen;
+    this.seen = print;
+    this.listing = listing;
+    const interval = nextInterval(this.poll.frequency.interval, changed, anyLive(listing));
+    if (interval !== this.poll.frequency.interval) {
+      this.poll.frequency = { ...this.poll.frequency, interval };
+    }
+    this.render();   // durations of live runs move even when nothing else does
+  }
+
+  private render(): void {
+    const listing = this.listing;
+    if (!listing) {
+      this.status.textContent = 'Loading…';
+      return;
+    }
+    if (!listing.workspace) {
+      this.status.textContent = listing.help ?? 'No AutoML workspace.';
+      this.list.replaceChildren();
+      return;
+    }
+    this.status.textContent = `Workspace ${listing.workspace.name}`;
+    this.status.title = listing.workspace.path;
+    const frag = document.createDocumentFragment();
+    const shown = filterExperiments(listing.experiments, this.query);
+    if (!listing.experiments.length) {
+      frag.append(h('div', 'aw-side-empty', 'No experiments yet: submit a run from a notebook.'));
+    } else if (!shown.length) {
+      frag.append(h('div', 'aw-side-empty', 'Nothing matches the filter.'));
+    }
+    for (const e of shown) {
+      const box = h('div', 'aw-side-experiment');
+      box.dataset.experiment = e.name;
+      box.append(h('div', 'aw-side-experiment-name', `${e.name} (${e.runs.length})`));
+      for (const r of e.runs) {
+        box.append(this.runRow(r));
+      }
+      frag.append(box);
+    }
+    if (this.examples.length) {
+      const box = h('div', 'aw-side-examples');
+      box.append(h('div', 'aw-side-experiment-name', 'Example notebooks'));
+      for (const path of this.examples) {
+        const link = h('a', 'aw-side-example', path);
+        link.href = '#';
+        link.addEventListener('click', ev => {
+          ev.preventDefault();
+          this.actions.openNotebook(path);
+        });
+        box.append(link);
+      }
+      frag.append(box);
+    }
+    this.list.replaceChildren(frag);
+  }
+
+  private runRow(r: RunSummary): HTMLElement {
+    const row = h('div', `aw-side-run status-${r.status}`);
+    row.dataset.run = r.id;
+    row.title = `Open ${r.id}`;
+    const top = h('div', 'aw-side-run-top');
+    top.append(h('span', `aw-badge aw-badge-${r.status}`, r.status),
+      h('span', 'aw-side-count', `${r.done} / ${r.total}`),
+      h('span', 'aw-side-target', r.target));
+    const best = r.best && r.best.value !== null
+      ? `${r.primary_metric} ${formatMetric(r.best.value)}` : 'no result yet';
+    const mid = h('div', 'aw-side-run-mid', best);
+    const bottom = h('div', 'aw-side-run-bottom',
+      `${formatTime(r.started ?? r.created)} · ${formatDuration(r.duration)}`);
+    const actions = h('div', 'aw-side-actions');
+    const copyId = h('button', 'aw-side-action jp-Button', 'Copy id');
+    copyId.addEventListener('click', ev => {
+      ev.stopPropagation();
+      Clipboard.copyToSystem(r.id);
+    });
+    const copySnippet = h('button', 'aw-side-action jp-Button', 'Copy Python');
+    copySnippet.title = 'Copy the Python that re-attaches this run';
+    copySnippet.addEventListener('click', ev => {
+      ev.stopPropagation();
+      Clipboard.copyToSystem(reattachSnippet(r));
+    });
+    actions.append(copyId, copySnippet);
+    row.append(top, mid, bottom, actions);
+    row.addEventListener('click', () => this.actions.openRun(r));
+    return row;
+  }
+
+  dispose(): void {
+    this.poll.dispose();
+    super.dispose();
+  }
+}

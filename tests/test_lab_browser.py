@@ -1,0 +1,71 @@
+"""The JupyterLab "AutoML" panel in a real jupyter lab and Debian's Chromium: the sidebar
+lists the workspace's experiments and runs and follows a live run submitted while it is
+open; the run view shows the iteration table, a log on click, and cancels iterations."""
+import re
+
+import pytest
+
+from automl_widgets import AutoMLConfig, Experiment, Workspace
+from automl_widgets.faults import VARIABLE as FAULTS
+from browser import Browser, JupyterLab, screenshot
+
+
+def _count(page, run_id):
+    return page.locator(f".aw-side-run[data-run='{run_id}'] .aw-side-count")
+
+
+@pytest.mark.timeout(600)
+def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
+    ws = Workspace.create(tmp_path)
+    X, y = cancer
+    settings = dict(task="classification", X=X, y=y, n_cross_validations=2,
+                    enable_ensembling=False, random_state=0)
+    done = Experiment(ws, "finished_runs").submit(AutoMLConfig(iterations=3, **settings))
+    done.wait_for_completion()
+    with JupyterLab(tmp_path) as lab, Browser() as browser:
+        page = browser.open(lab.url("lab"))
+        try:
+            page.locator(".lm-TabBar-tab[data-id='automl-widgets-sidebar']").click()
+            sidebar = page.locator("#automl-widgets-sidebar")
+            sidebar.locator(".aw-side-experiment[data-experiment='finished_runs']").wait_for()
+            row = sidebar.locator(f".aw-side-run[data-run='{done.id}']")
+            assert "Completed" in row.locator(".aw-badge").inner_text()
+            assert _count(page, done.id).inner_text() == "3 / 3"
+
+            # A run submitted now (not from this page) shows up and its count goes up.
+            monkeypatch.setenv(FAULTS, "1=hang,3=hang")
+            live = Experiment(ws, "live_runs").submit(AutoMLConfig(iterations=6, **settings))
+            _count(page, live.id).filter(has_text=re.compile(r"^1 / 6$")).wait_for()
+            assert "Running" in sidebar.locator(f".aw-side-run[data-run='{live.id}'] .aw-badge").inner_text()
+            sidebar.locator(".aw-side-filter").fill("live_runs")
+            assert sidebar.locator(".aw-side-run").count() == 1
+            screenshot(page, "lab-sidebar.png")
+
+            # The run view: rows, a log on click, the plot's metric, cancel iterations.
+            sidebar.locator(f".aw-side-run[data-run='{live.id}']").click()
+            view = page.locator(f"#automl-run-{live.id}")
+            view.locator(".aw-table tbody tr[data-iteration='1'].status-Running").wait_for()
+            first = (tmp_path / ".automl" / "runs" / live.id / "iterations" / "0" /
+                     "log.txt").read_text().splitlines()[0]
+            view.locator(".aw-table tbody tr[data-iteration='0']").click()
+            view.locator("pre.aw-log", has_text=first).wait_for()
+            assert view.locator(".aw-ytitle").text_content() == "accuracy"
+            view.locator("select.aw-metric").select_option("log_loss")
+            view.locator(".aw-ytitle", has_text="log_loss").wait_for()
+
+            view.locator(".aw-table tbody tr[data-iteration='1']").click()
+            view.locator("button.aw-cancel-iteration", has_text="Cancel iteration 1").click()
+            view.locator(".aw-table tbody tr[data-iteration='1'].status-Canceled").wait_for()
+            _count(page, live.id).filter(has_text=re.compile(r"^3 / 6$")).wait_for()
+            view.locator(".aw-table tbody tr[data-iteration='3'].status-Running").click()
+            screenshot(page, "lab-run-view.png")
+            view.locator("button.aw-cancel-iteration", has_text="Cancel iteration 3").click()
+            sidebar.locator(f".aw-side-run[data-run='{live.id}'] .aw-badge",
+                            has_text="Completed").wait_for(timeout=120_000)
+            view.locator(".aw-badge", has_text="Completed").wait_for()
+            assert view.locator(".aw-table tbody tr").count() == 6
+            assert view.locator("button.aw-cancel-run").is_disabled()
+        except Exception:
+            screenshot(page, "lab-failure.png")
+            print(lab.output())
+            raise

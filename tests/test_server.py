@@ -1,0 +1,131 @@
+"""The server extension's REST API, on a real jupyter_server (pytest-jupyter's jp_fetch),
+against a workspace holding a finished, a running and a failed run."""
+import json
+
+import pytest
+import tornado.httpclient
+# pytest-jupyter's fixtures, for this module only (its autouse event-loop and server
+# clean-up fixtures would otherwise wrap every test of the suite).
+from pytest_jupyter.jupyter_core import *  # noqa: F401,F403
+from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
+
+from automl_widgets.faults import VARIABLE as FAULTS
+from automl_widgets.server.handlers import ROUTES
+
+HANGS = 1
+
+
+@pytest.fixture
+def runs(submit, tmp_path, monkeypatch):
+    """A finished run, a run whose iteration 1 hangs, and a failed run."""
+    done = submit("finished", iterations=3)
+    script = tmp_path / "bad_data.py"
+    script.write_text("def get_data():\n    raise ValueError('no database here')\n")
+    failed = submit("failed", data_script=str(script))
+    monkeypatch.setenv(FAULTS, f"{HANGS}=hang")
+    live = submit("live", iterations=3)
+    done.wait_for_completion()
+    failed.wait_for_completion()
+    assert live.wait_until(lambda r: (r.state.iterations.get(HANGS) or {}).get("status")
+                           == "Running", timeout=60)
+    yield {"finished": done, "failed": failed, "live": live}
+    live.cancel()
+    live.wait_for_completion(timeout=60)
+
+
+@pytest.fixture
+def jp_server_config(ws):
+    return {"ServerApp": {"jpserver_extensions": {"automl_widgets": True}},
+            "AutomlWidgets": {"workspace": ws.path}}
+
+
+@pytest.fixture
+def api(jp_fetch, jp_asyncio_loop, jp_serverapp):
+    def call(*parts, method="GET", params=None, auth=True, expect=200):
+        kwargs = {"method": method, "params": params, "raise_error": False}
+        if method == "POST":
+            kwargs["body"] = "{}"
+        if not auth:
+            kwargs["headers"] = {"Authorization": ""}
+        response = jp_asyncio_loop.run_until_complete(
+            jp_fetch("automl-widgets", "api", *parts, **kwargs))
+        assert response.code == expect, (parts, response.code, response.reason)
+        return json.loads(response.body) if response.code == 200 else response
+    return call
+
+
+def test_experiments_and_runs(api, runs, ws):
+    data = api("experiments")
+    assert data["workspace"]["path"] == ws.path
+    by_name = {e["name"]: e["runs"] for e in data["experiments"]}
+    assert set(by_name) == {"finished", "failed", "live"}
+    finished, = by_name["finished"]
+    assert finished["id"] == runs["finished"].id and finished["status"] == "Completed"
+    assert (finished["done"], finished["total"], finished["live"]) == (3, 3, False)
+    assert finished["best"]["value"] == pytest.approx(runs["finished"].best["score"])
+    assert finished["target"] == "local" and finished["duration"] > 0
+    live, = by_name["live"]
+    assert live["status"] == "Running" and live["live"] and live["done"] == 1
+    failed, = by_name["failed"]
+    assert failed["status"] == "Failed" and failed["best"] is None
+
+
+def test_a_run_with_its_iterations_and_a_log_from_an_offset(api, runs):
+    run = runs["finished"]
+    data = api("runs", run.id)
+    assert [i["iteration"] for i in data["iterations"]] == [0, 1, 2]
+    assert data["metrics"][0] == {"name": "accuracy", "greater_is_better": True}
+    assert data["snippet"] == f'AutoMLRun(Experiment(ws, "finished"), "{run.id}")'
+    log = run.get_children()[0].get_log()
+    whole = api("runs", run.id, "iterations", "0", "log")
+    assert whole["text"] == log and whole["offset"] == len(log.encode())
+    tail = api("runs", run.id, "iterations", "0", "log", params={"offset": "5"})
+    assert tail["text"] == log.encode()[5:].decode()
+    assert "no database here" in api("runs", runs["failed"].id)["error"]
+
+
+def test_cancel_an_iteration_and_a_run(api, runs, jp_serverapp):
+    live = runs["live"]
+    api("runs", live.id, "iterations", str(HANGS), "cancel", method="POST")
+    assert live.wait_until(lambda r: r.state.iterations[HANGS]["status"] == "Canceled",
+                           timeout=60)
+    api("runs", live.id, "cancel", method="POST")
+    # the server's own Run object follows the run folder, with no kernel involved
+    served = jp_serverapp.web_app.settings["automl_widgets_view"].run(live.id)
+    assert served is not live
+    assert served.wait_until(lambda r: r.state.finished, timeout=60)
+    data = api("runs", live.id)
+    assert data["status"] in ("Canceled", "Completed") and not data["live"]
+    assert {i["iteration"]: i["status"] for i in data["iterations"]}[HANGS] == "Canceled"
+
+
+def test_bad_ids_are_refused_and_never_reach_the_file_system(api, runs):
+    run = runs["finished"]
+    for bad in ("..", "AutoML_..%2F..%2Fetc", "AutoML_00000000-0000-0000-0000-000000000000",
+                "not-a-run"):
+        api("runs", bad, expect=404)
+    api("runs", run.id, "iterations", "99", "log", expect=404)
+    api("runs", run.id, "iterations", "0", "log", params={"offset": "-1"}, expect=400)
+
+
+def test_every_route_refuses_unauthenticated_requests(api, runs, jp_serverapp):
+    rules = [r for r in jp_serverapp.web_app.default_router.rules
+             for r in getattr(r.target, "rules", [r])
+             if "automl-widgets" in str(getattr(r.matcher, "regex", None) and r.matcher.regex.pattern)]
+    assert len(rules) >= len(ROUTES)
+    run_id = runs["finished"].id
+    for path, handler in ROUTES:
+        parts = path.replace("(?P<run_id>[^/]+)", run_id).replace(
+            "(?P<iteration>\\d{1,9})", "0").split("/")
+        method = "POST" if hasattr(handler, "post") and handler.post is not \
+            tornado.web.RequestHandler.post else "GET"
+        api(*parts, method=method, auth=False, expect=403)
+
+
+def test_no_workspace_says_how_to_create_one(jp_fetch, jp_asyncio_loop, jp_serverapp, tmp_path):
+    jp_serverapp.web_app.settings["automl_widgets_view"]._explicit = str(tmp_path / "nothing")
+    response = jp_asyncio_loop.run_until_complete(
+        jp_fetch("automl-widgets", "api", "experiments"))
+    data = json.loads(response.body)
+    assert data["workspace"] is None and "Workspace.create" in data["help"]
+    assert data["experiments"] == []
