@@ -45,12 +45,14 @@ def test_run_details_live_in_jupyterlab(tmp_path):
 
 def _drive(page, tmp_path):
     run_all_cells(page)
+    # Only the notebook: the AutoML sidebar uses some of the same class names.
+    nb = page.locator(".jp-Notebook")
 
     # Rows appear while the run is going (iteration 5 hangs until canceled).
-    table = page.locator(".aw-table")
+    table = nb.locator(".aw-table")
     table.locator("tbody tr[data-iteration='4'].status-Completed").wait_for()
-    page.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Running").wait_for()
-    badge = page.locator(".aw-badge")
+    nb.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Running").wait_for()
+    badge = nb.locator(".aw-badge")
     assert badge.inner_text() == "Running"
     rows = table.locator("tbody tr")
     assert rows.count() == HANGS + 1
@@ -63,40 +65,40 @@ def _drive(page, tmp_path):
     first_line = log.splitlines()[0]
     assert first_line.startswith("Pipeline: ")
     table.locator("tbody tr[data-iteration='2']").click()
-    pane = page.locator("pre.aw-log")
+    pane = nb.locator("pre.aw-log")
     pane.filter(has_text=first_line).wait_for()
-    page.locator(".aw-properties", has_text="Iteration 2").wait_for()
+    nb.locator(".aw-properties", has_text="Iteration 2").wait_for()
     assert "selected" in table.locator("tbody tr[data-iteration='2']").get_attribute("class")
 
     # The dropdown changes the plotted metric: the y axis title follows.
-    ytitle = page.locator(".js-plotly-plot .g-ytitle")
+    ytitle = nb.locator(".js-plotly-plot .g-ytitle")
     assert ytitle.text_content() == "accuracy"
-    page.locator(".widget-dropdown select").select_option("AUC_weighted")
-    page.locator(".js-plotly-plot .g-ytitle", has_text="AUC_weighted").wait_for()
-    points = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point")
+    nb.locator(".widget-dropdown select").select_option("AUC_weighted")
+    nb.locator(".js-plotly-plot .g-ytitle", has_text="AUC_weighted").wait_for()
+    points = nb.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point")
     assert points.count() >= HANGS
 
     # A click on a header sorts the table.
     table.locator("th[data-key='iteration']").click()
-    page.locator(".aw-table th[data-key='iteration']", has_text="\u25BC").wait_for()
+    nb.locator(".aw-table th[data-key='iteration']", has_text="\u25BC").wait_for()
     assert table.locator("tbody tr").first.get_attribute("data-iteration") == str(HANGS)
 
     # Cancel the hanging iteration: it ends Canceled and the run completes.
     table.locator(f"tbody tr[data-iteration='{HANGS}']").click()
-    button = page.locator(f"button:has-text('Cancel iteration {HANGS}')")
+    button = nb.locator(f"button:has-text('Cancel iteration {HANGS}')")
     button.wait_for()
     assert button.is_enabled()
     button.click()
-    page.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Canceled").wait_for()
-    page.locator(".aw-badge", has_text="Completed").wait_for(timeout=120_000)
+    nb.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Canceled").wait_for()
+    nb.locator(".aw-badge", has_text="Completed").wait_for(timeout=120_000)
     assert table.locator("tbody tr").count() == 8
     # The plot followed: every completed iteration is a point (all but the canceled one).
     page.wait_for_function("""() => {
         const x = document.querySelector('.js-plotly-plot').data[0].x;
         return JSON.stringify(Array.from(x)) === '[0,1,2,3,4,6,7]'; }""")
-    assert page.locator("button:has-text('Cancel run')").is_disabled()
-    header = page.locator(".aw-title").locator("xpath=..").inner_text()
+    assert nb.locator("button:has-text('Cancel run')").is_disabled()
+    header = nb.locator(".aw-title").locator("xpath=..").inner_text()
     assert re.search(r"iterations 8 / 8", header), header
     table.locator("tbody tr[data-iteration='0']").click()
-    page.locator(".aw-properties", has_text="Iteration 0").wait_for()
+    nb.locator(".aw-properties", has_text="Iteration 0").wait_for()
     screenshot(page, "run-details.png")

@@ -2,21 +2,11 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
+import { h } from './dom';
 import { formatDuration, formatMetric, formatTime, metricSeries, RunDetail, tableRows } from './model';
 import { drawPlot } from './plot';
 import table from './shared/table.js';
 import { LocalModel } from './tablemodel';
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K, cls: string, text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = cls;
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 /** One run in the main area: header, the shared iteration table, a metric plot with its
  * dropdown, and the selected iteration's properties and live log. */

@@ -3,6 +3,7 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
+import { h } from './dom';
 import {
   anyLive,
   filterExperiments,
@@ -19,17 +20,6 @@ import {
 export interface SidebarActions {
   openRun(run: RunSummary): void;
   openNotebook(path: string): void;
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K, cls: string, text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = cls;
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
 }
 
 /** The "AutoML" tab: every experiment of the workspace with its runs, kept current. */
