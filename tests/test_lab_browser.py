@@ -1,13 +1,19 @@
 """The JupyterLab "AutoML" panel in a real jupyter lab and Debian's Chromium: the sidebar
 lists the workspace's experiments and runs and follows a live run submitted while it is
 open; the run view shows the iteration table, a log on click, and cancels iterations."""
+import pathlib
 import re
+import shutil
 
 import pytest
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 from automl_widgets.faults import VARIABLE as FAULTS
 from browser import Browser, JupyterLab, screenshot
+
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
+EXAMPLE = "notebooks/01-local-classification.ipynb"
 
 
 def _count(page, run_id):
@@ -22,6 +28,8 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
                     enable_ensembling=False, random_state=0)
     done = Experiment(ws, "finished_runs").submit(AutoMLConfig(iterations=3, **settings))
     done.wait_for_completion()
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOKS / EXAMPLE.split("/")[-1], tmp_path / "notebooks")
     with JupyterLab(tmp_path) as lab, Browser() as browser:
         page = browser.open(lab.url("lab"))
         try:
@@ -65,6 +73,11 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
             view.locator(".aw-badge", has_text="Completed").wait_for()
             assert view.locator(".aw-table tbody tr").count() == 6
             assert view.locator("button.aw-cancel-run").is_disabled()
+
+            # The example notebooks under notebooks/ open from the panel.
+            sidebar.locator(".aw-side-filter").fill("")
+            sidebar.locator(".aw-side-example", has_text=EXAMPLE).click()
+            page.locator(".lm-TabBar-tab", has_text=EXAMPLE.split("/")[-1]).wait_for()
         except Exception:
             screenshot(page, "lab-failure.png")
             print(lab.output())

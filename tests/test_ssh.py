@@ -264,3 +264,28 @@ def test_password_and_ssh_agent_logins(ws, sshd, tmp_path):
     finally:
         os.environ.pop("SSH_AUTH_SOCK", None)
         os.kill(pid, signal.SIGTERM)
+
+
+def test_the_panel_server_follows_and_cancels_a_remote_run_with_no_kernel(
+        ws, vm, project, tmp_path, monkeypatch):
+    """The JupyterLab panel's server side (WorkspaceView) keeps a live SSH run mirrored by
+    itself: the submitting Run stops following it, and the server's own Run object sees
+    it through, including a cancel pushed to the remote."""
+    from automl_widgets.server.view import WorkspaceView
+    monkeypatch.setenv(FAULTS, "1=hang")
+    submitted = Experiment(ws, "remote_panel").submit(remote_config(vm, project))
+    submitted.close()   # no kernel-side sync from here on
+    view = WorkspaceView(ws.path, str(tmp_path))
+    try:
+        served = view.run(submitted.id)
+        assert served is not submitted
+        assert served.wait_until(running(1), timeout=120)
+        assert view.detail(submitted.id)["live"]
+        view.cancel_iteration(submitted.id, 1)
+        assert served.wait_until(lambda r: r.state.finished, timeout=300)
+        detail = view.detail(submitted.id)
+        assert detail["status"] == "Completed" and detail["done"] == 4
+        assert {i["iteration"]: i["status"] for i in detail["iterations"]}[1] == "Canceled"
+        assert "Pipeline:" in view.log(submitted.id, 0)["text"]
+    finally:
+        view.close()
