@@ -70,6 +70,17 @@ def test_experiments_and_runs(api, runs, ws):
     assert failed["status"] == "Failed" and failed["best"] is None
 
 
+def test_a_look_that_finds_nothing_new_is_tiny_and_a_new_run_is_seen(api, runs, submit):
+    stamp = api("experiments")["stamp"]
+    assert api("experiments", params={"since": stamp}) == {"unchanged": True, "stamp": stamp}
+    new = submit("another", iterations=1)
+    data = api("experiments", params={"since": stamp})
+    assert "unchanged" not in data and data["stamp"] != stamp
+    assert [r["id"] for e in data["experiments"] if e["name"] == "another"
+            for r in e["runs"]] == [new.id]
+    new.wait_for_completion()
+
+
 def test_a_run_with_its_iterations_and_a_log_from_an_offset(api, runs):
     run = runs["finished"]
     data = api("runs", run.id)

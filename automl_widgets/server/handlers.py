@@ -38,7 +38,7 @@ class WorkspaceHandler(_Base):
 class ExperimentsHandler(_Base):
     @tornado.web.authenticated
     def get(self):
-        self.reply(self.view.experiments)
+        self.reply(self.view.experiments, self.get_query_argument("since", None))
 
 
 class RunHandler(_Base):

@@ -67,17 +67,39 @@ class WorkspaceView:
                 self._runs[run_id] = run
             return run
 
-    def experiments(self) -> dict:
-        ws = self.workspace()
+    def stamp(self, ws=None) -> str:
+        """Changes whenever the listing may have: the index (new runs, final statuses)
+        or the progress of a live run. Cheap: a few stats, no event reading."""
+        ws = ws or self.workspace()
         if ws is None:
-            return {**self.describe(), "experiments": []}
+            return "none"
+        parts = [ws.path]
+        for name in ("index.sqlite", "index.sqlite-wal"):
+            try:
+                st = os.stat(os.path.join(ws.data_dir, name))
+                parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+            except OSError:
+                parts.append("-")
+        with self._lock:
+            live = [r for r in self._runs.values() if not r.state.finished]
+        parts += [f"{r.id[-12:]}:{r.state.last_seq}:{r.link}" for r in live]
+        return "|".join(parts)
+
+    def experiments(self, since: str | None = None) -> dict:
+        """The listing, or just {"unchanged": true} when `since` is still the stamp."""
+        ws = self.workspace()
+        stamp = self.stamp(ws)
+        if since is not None and since == stamp:
+            return {"unchanged": True, "stamp": stamp}
+        if ws is None:
+            return {**self.describe(), "experiments": [], "stamp": stamp}
         by_name: dict[str, list] = {name: [] for name in ws.experiments}
         for run_id, experiment, *_ in ws.runs():
             try:
                 by_name.setdefault(experiment, []).append(summary(self.run(run_id)))
             except (NotFound, OSError, ValueError):
                 continue   # a run folder removed by hand: leave it out
-        return {**self.describe(),
+        return {**self.describe(), "stamp": self.stamp(ws),   # after the runs are loaded
                 "experiments": [{"name": n, "runs": runs} for n, runs in sorted(by_name.items())]}
 
     def detail(self, run_id: str) -> dict:

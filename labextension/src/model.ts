@@ -32,7 +32,19 @@ export interface Listing {
   workspace: { name: string; path: string } | null;
   help?: string;
   experiments: Experiment[];
+  stamp?: string;
 }
+
+/** The server's answer to `experiments?since=<stamp>` when nothing changed. */
+export interface Unchanged {
+  unchanged: true;
+  stamp: string;
+}
+
+/** How often the sidebar looks: every second while a run is live, backing off to every
+ * two seconds while nothing changes (a look that finds nothing new costs a few stats on
+ * the server and a tiny reply), so a run started elsewhere shows within ~2 s. */
+export const SIDEBAR_POLL = { base: 1000, max: 2000 };
 
 export interface Iteration {
   iteration: number;
@@ -94,16 +106,6 @@ export function nextInterval(
     return base;
   }
   return Math.min(max, Math.max(base, previous * 2));
-}
-
-/** A stable fingerprint of what the sidebar shows, to tell whether anything changed. */
-export function fingerprint(listing: Listing): string {
-  return JSON.stringify(
-    listing.experiments.map(e => [
-      e.name,
-      e.runs.map(r => [r.id, r.status, r.done, r.best?.value ?? null, r.link])
-    ])
-  );
 }
 
 export function anyLive(listing: Listing): boolean {

@@ -7,14 +7,15 @@ import { h } from './dom';
 import {
   anyLive,
   filterExperiments,
-  fingerprint,
   formatDuration,
   formatMetric,
   formatTime,
   Listing,
   nextInterval,
   reattachSnippet,
-  RunSummary
+  RunSummary,
+  SIDEBAR_POLL,
+  Unchanged
 } from './model';
 
 export interface SidebarActions {
@@ -27,7 +28,6 @@ export class AutoMLSidebar extends Widget {
   private listing: Listing | null = null;
   private examples: string[] = [];
   private query = '';
-  private seen = '';
   private list = h('div', 'aw-side-list');
   private status = h('div', 'aw-side-status');
   private poll: Poll;
@@ -47,7 +47,7 @@ export class AutoMLSidebar extends Widget {
     this.node.append(header, filter, this.status, this.list);
     this.poll = new Poll({
       factory: () => this.refresh(),
-      frequency: { interval: 1000, backoff: false, max: 30000 },
+      frequency: { interval: SIDEBAR_POLL.base, backoff: false, max: SIDEBAR_POLL.max },
       standby: 'when-hidden',
       name: 'automl-widgets:sidebar'
     });
@@ -63,16 +63,22 @@ export class AutoMLSidebar extends Widget {
   }
 
   private async refresh(): Promise<void> {
-    const listing = await requestAPI<Listing>('experiments');
-    const print = fingerprint(listing);
-    const changed = print !== this.seen;
-    this.seen = print;
-    this.listing = listing;
-    const interval = nextInterval(this.poll.frequency.interval, changed, anyLive(listing));
+    const since = this.listing?.stamp;
+    const reply = await requestAPI<Listing | Unchanged>(
+      'experiments' + (since ? `?since=${encodeURIComponent(since)}` : ''));
+    const changed = !('unchanged' in reply);
+    if (changed) {
+      this.listing = reply as Listing;
+    }
+    const live = this.listing ? anyLive(this.listing) : false;
+    const interval = nextInterval(this.poll.frequency.interval, changed, live,
+      SIDEBAR_POLL.base, SIDEBAR_POLL.max);
     if (interval !== this.poll.frequency.interval) {
       this.poll.frequency = { ...this.poll.frequency, interval };
     }
-    this.render();   // durations of live runs move even when nothing else does
+    if (changed || live) {
+      this.render();   // durations of live runs move even when nothing else does
+    }
   }
 
   private render(): void {
