@@ -56,6 +56,9 @@ def _drive(page, tmp_path):
     assert badge.inner_text() == "Running"
     rows = table.locator("tbody tr")
     assert rows.count() == HANGS + 1
+    # The running row's duration counts up in the browser (no kernel message needed).
+    running = table.locator(f"tbody tr[data-iteration='{HANGS}'] td:nth-child(4)")
+    running.filter(has_text=re.compile(r"^[1-9]\d*\.\d\d s$")).wait_for()
     screenshot(page, "run-details-running.png")
 
     # A click on a row shows that iteration's properties and log.

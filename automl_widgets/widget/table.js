@@ -26,7 +26,10 @@ const COLUMNS = [
   ["best", "Best so far", "num"],
 ];
 
-function fmt(key, v) {
+function fmt(key, v, row) {
+  if (key === "duration" && row.status === "Running" && row.start) {
+    v = Math.max(0, Date.now() / 1000 - row.start);   // still running: so far
+  }
   if (v === null || v === undefined) return "";
   if (key === "duration") return v < 60 ? `${v.toFixed(2)} s` : `${Math.floor(v / 60)} min ${(v % 60).toFixed(0)} s`;
   if (key === "score" || key === "best") return v.toFixed(4);
@@ -113,7 +116,7 @@ function render({ model, el }) {
         for (const [k, , kind] of COLUMNS) {
           const td = document.createElement("td");
           td.className = kind;
-          td.textContent = fmt(k, r[k]);
+          td.textContent = fmt(k, r[k], r);
           if (k === "pipeline") td.title = r.pipeline || "";
           tr.appendChild(td);
         }
@@ -140,7 +143,13 @@ function render({ model, el }) {
   model.on("change:empty_text", body);
   store.listeners.add(body);
   redraw();
-  return () => store.listeners.delete(body);
+  // Running rows show their time so far: redraw each second while any row runs.
+  const tick = setInterval(() => {
+    for (const r of store.rows.values()) {
+      if (r.status === "Running" && r.start) { body(); return; }
+    }
+  }, 1000);
+  return () => { store.listeners.delete(body); clearInterval(tick); };
 }
 
 export default { initialize, render };

@@ -14,7 +14,6 @@ import anywidget
 import traitlets
 
 HERE = pathlib.Path(__file__).parent
-FIELDS = ("iteration", "pipeline", "status", "duration", "score", "best")
 
 
 def table_row(rec: dict) -> dict:
@@ -22,7 +21,9 @@ def table_row(rec: dict) -> dict:
     return {"iteration": rec["iteration"], "pipeline": rec.get("pipeline") or "",
             "status": rec.get("status"), "duration": rec.get("duration"),
             "score": rec.get("score") if rec.get("status") == "Completed" else None,
-            "best": rec.get("best_so_far")}
+            "best": rec.get("best_so_far"),
+            # a running row's duration ticks in the browser from here
+            "start": rec.get("start_time") if rec.get("status") == "Running" else None}
 
 
 class IterationTable(anywidget.AnyWidget):

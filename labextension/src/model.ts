@@ -155,7 +155,8 @@ export function tableRows(iterations: Iteration[]) {
     status: i.status,
     duration: i.duration,
     score: i.status === 'Completed' ? i.score : null,
-    best: i.best_so_far
+    best: i.best_so_far,
+    start: i.status === 'Running' ? i.start_time : null
   }));
 }
 
