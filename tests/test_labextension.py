@@ -37,7 +37,7 @@ def test_the_wheel_carries_the_lab_extension_and_the_server_config(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     data = "automl_widgets-0.1.0.data/data/"
     lab = data + "share/jupyter/labextensions/automl-widgets/"
-    assert lab + "package.json" in names
+    assert lab + "package.json" in names and lab + "install.json" in names
     assert any(n.startswith(lab + "static/remoteEntry.") for n in names), names
     assert data + "etc/jupyter/jupyter_server_config.d/automl_widgets.json" in names
     for module in ("automl_widgets/server/handlers.py", "automl_widgets/widget/table.js",

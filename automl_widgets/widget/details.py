@@ -79,11 +79,12 @@ class RunDetails(widgets.VBox):
                           selected]),
         ])
         self.add_class("automl-run-details")
+        # Observe first, then draw: a change in between is then drawn again, not lost.
+        run.observe(self._run_changed,
+                    names=["status", "iterations", "best", "error", "link", "log_sizes"])
         with self._lock:
             self._flush(plot=True)
             self._show_selected()
-        run.observe(self._run_changed,
-                    names=["status", "iterations", "best", "error", "link", "log_sizes"])
         self._thread = threading.Thread(target=self._loop, name=f"details-{run.id}",
                                         daemon=True)
         self._thread.start()
@@ -128,8 +129,9 @@ class RunDetails(widgets.VBox):
 
     def _loop(self):
         while not self._closed.is_set():
-            live = not self.run.state.finished
-            self._dirty.wait(1.0 if live else None)   # the elapsed clock ticks while live
+            if not self._dirty.wait(1.0):   # a quiet second: the elapsed clock still ticks
+                if self.run.state.finished:
+                    break                   # nothing will change any more
             if self._closed.is_set():
                 break
             self._dirty.clear()
@@ -141,8 +143,6 @@ class RunDetails(widgets.VBox):
                 pass
             with self._flushed:
                 self._flushed.notify_all()
-            if self.run.state.finished and not self._dirty.is_set():
-                break
             self._closed.wait(UPDATE_INTERVAL)   # throttle: gather what comes meanwhile
 
     def wait_until(self, predicate, timeout=60.0) -> bool:
