@@ -267,6 +267,11 @@ def test_ssh_notebook_runs_against_the_test_server(sshd, tmp_path, monkeypatch):
                      _outputs_text(_tagged(nb, "best"), "stdout"))
     assert best and (run_folder / "iterations" / best.group(1) / "model.joblib").is_file()
 
+    # RunDetails of the remote run: a widget view, and the classic table as its text form.
+    shown = [o for o in _tagged(nb, "widget").outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+    assert shown[0]["data"]["text/plain"].startswith("Running on remote compute: mydsvm")
+
     # A child's log came over from the remote.
     assert _outputs_text(_tagged(nb, "log"), "stdout").strip()
 
