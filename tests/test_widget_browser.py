@@ -5,7 +5,9 @@ still going while the test looks: rows appear, a click on a row shows that itera
 log, the metric dropdown changes the plot's axis title, and "Cancel iteration" on the
 hanging one lets the run finish. Screenshots go to artifacts/ (AUTOML_ARTIFACTS).
 """
+import pathlib
 import re
+import shutil
 
 import nbformat
 import pytest
@@ -14,6 +16,7 @@ from automl_widgets.faults import VARIABLE as FAULTS
 from browser import Browser, JupyterLab, run_all_cells, screenshot
 
 HANGS = 5
+NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 CELL = f"""\
 from sklearn.datasets import load_breast_cancer
 from automl_widgets import AutoMLConfig, Experiment, Workspace
@@ -105,3 +108,41 @@ def _drive(page, tmp_path):
     table.locator("tbody tr[data-iteration='0']").click()
     nb.locator(".aw-properties", has_text="Iteration 0").wait_for()
     screenshot(page, "run-details.png")
+
+
+@pytest.mark.timeout(900)
+def test_notebook_01_in_jupyterlab(tmp_path):
+    """What a newcomer does: open notebooks/01-local-classification.ipynb and run it all.
+    The widget fills in while a later cell blocks in wait_for_completion (updates come
+    from a background thread), then answers clicks once the kernel is free."""
+    work = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns(
+        ".automl", ".ipynb_checkpoints", "__pycache__", "*.log"))
+    with JupyterLab(work) as lab, Browser() as browser:
+        page = browser.open(lab.url("lab/tree/01-local-classification.ipynb"))
+        try:
+            run_all_cells(page)
+            nb = page.locator(".jp-Notebook")
+            widget = nb.locator(".automl-run-details")
+            widget.locator(".aw-badge", has_text="Running").wait_for(timeout=300_000)
+            widget.locator(".aw-table tbody tr").first.wait_for()
+            widget.locator(".aw-badge", has_text="Completed").wait_for(timeout=600_000)
+            # every cell has run (the kernel is free again): clicks are answered
+            page.wait_for_function("""() => ![...document.querySelectorAll('.jp-InputPrompt')]
+                .some(e => e.textContent.includes('*'))""", timeout=300_000)
+            rows = widget.locator(".aw-table tbody tr")
+            assert rows.count() == 10
+            assert widget.locator("button:has-text('Cancel run')").is_disabled()
+            run_folder, = (work / ".automl" / "runs").iterdir()
+            first = (run_folder / "iterations" / "4" / "log.txt").read_text().splitlines()[0]
+            rows.nth(4).click()
+            widget.locator("pre.aw-log", has_text=first).wait_for()
+            assert widget.locator(".js-plotly-plot .g-ytitle").text_content() == "AUC_weighted"
+            widget.locator(".widget-dropdown select").select_option("accuracy")
+            widget.locator(".js-plotly-plot .g-ytitle", has_text="accuracy").wait_for()
+            widget.scroll_into_view_if_needed()
+            screenshot(page, "notebook-01-run-details.png")
+        except Exception:
+            screenshot(page, "notebook-01-failure.png")
+            print(lab.output())
+            raise

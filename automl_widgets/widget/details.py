@@ -17,7 +17,7 @@ from IPython.display import display
 
 from .. import console
 from ..run import ChildRun
-from .plot import MetricPlot
+from .plot import PLOT_WIDTH, MetricPlot
 from .table import IterationTable
 
 UPDATE_INTERVAL = 0.25   # seconds between two sends: at most four updates a second
@@ -54,7 +54,7 @@ class RunDetails(widgets.VBox):
         self._log = {"n": None, "offset": 0, "text": ""}
         self._shown_record = None
 
-        self.header = widgets.HTML()
+        self.header = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
         self.cancel_run_button = widgets.Button(description="Cancel run", icon="stop",
                                                 button_style="danger",
                                                 layout=widgets.Layout(width="auto"))
@@ -66,17 +66,20 @@ class RunDetails(widgets.VBox):
         self.table = IterationTable(run.iterations, metric=self.primary)
         self.table.observe(lambda c: self._show_selected(), names="selected")
         self.plot = MetricPlot(self.primary, on_select=self.select)
-        self.properties_pane = widgets.HTML(layout=widgets.Layout(width="100%"))
+        self.properties_pane = widgets.HTML(layout=widgets.Layout(
+            width="100%", max_height="280px", overflow="auto"))
         self.log_pane = widgets.HTML(layout=widgets.Layout(width="100%"))
-        buttons = widgets.HBox([self.cancel_run_button, self.cancel_iteration_button])
+        buttons = widgets.HBox([self.cancel_run_button, self.cancel_iteration_button],
+                               layout=widgets.Layout(flex="0 0 auto"))
         selected = widgets.VBox([self.properties_pane, self.log_pane],
-                                layout=widgets.Layout(width="45%", min_width="300px"))
+                                layout=widgets.Layout(flex="1 1 320px", min_width="300px"))
         super().__init__([
             widgets.HBox([self.header, buttons], layout=widgets.Layout(
                 justify_content="space-between", align_items="flex-start")),
             self.table,
-            widgets.HBox([widgets.Box([self.plot], layout=widgets.Layout(width="55%")),
-                          selected]),
+            widgets.HBox([widgets.Box([self.plot], layout=widgets.Layout(
+                flex=f"0 0 {PLOT_WIDTH + 20}px")), selected],
+                layout=widgets.Layout(flex_flow="row wrap")),   # narrow: details below
         ])
         self.add_class("automl-run-details")
         # Observe first, then draw: a change in between is then drawn again, not lost.

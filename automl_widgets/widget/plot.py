@@ -25,6 +25,9 @@ def best_so_far(x, y, greater_is_better: bool) -> tuple[list, list]:
     return lx, ly
 
 
+PLOT_WIDTH = 560   # fixed: an autosized plot takes its width from a container not yet laid out
+
+
 class MetricPlot(widgets.VBox):
     def __init__(self, primary_metric: str, on_select=None):
         self.primary = primary_metric
@@ -38,7 +41,7 @@ class MetricPlot(widgets.VBox):
                              hovertemplate="iteration %{x}<br>%{y:.4f}<extra></extra>"),
                   go.Scatter(x=[], y=[], mode="lines", name="best so far",
                              line={"shape": "hv", "width": 2}, hoverinfo="skip")],
-            layout=go.Layout(height=300, margin={"l": 60, "r": 20, "t": 30, "b": 45},
+            layout=go.Layout(width=PLOT_WIDTH, height=300, margin={"l": 60, "r": 20, "t": 30, "b": 45},
                              xaxis={"title": {"text": "iteration"}},
                              yaxis={"title": {"text": primary_metric}},
                              legend={"orientation": "h", "y": 1.12, "x": 0},
