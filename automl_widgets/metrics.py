@@ -188,6 +188,13 @@ def get(name: str) -> Metric:
     return REGISTRY[name]
 
 
+def computed(records, primary: str) -> list[str]:
+    """The metrics some of `records` (iteration records) hold, the primary first, then by
+    name; just the primary while none has finished."""
+    found = {k for r in records for k in (r.get("metrics") or {})}
+    return sorted(found | {primary}, key=lambda k: (k != primary, k))
+
+
 def compute_all(task, y, pred, proba=None, classes=None, sample_weight=None) -> dict:
     """Every metric of the task; a metric that cannot be computed is NaN, never an error."""
     out = {}

@@ -80,18 +80,20 @@ class Run(traitlets.HasTraits):
 
     def _update_log_sizes(self):
         """Stat the logs of running iterations (and of each once more as it ends)."""
-        sizes = dict(self.log_sizes)
+        changes = {}
         for n, rec in self.state.iterations.items():
-            if rec.get("status") == RUNNING or n not in self._final_sizes:
-                try:
-                    size = os.stat(os.path.join(iteration_dir(self.folder, n), LOG)).st_size
-                except OSError:
-                    continue
-                sizes[n] = size
-                if rec.get("status") != RUNNING:
-                    self._final_sizes.add(n)
-        if sizes != self.log_sizes:
-            self.log_sizes = sizes
+            if n in self._final_sizes:
+                continue
+            try:
+                size = os.stat(os.path.join(iteration_dir(self.folder, n), LOG)).st_size
+            except OSError:
+                continue
+            if rec.get("status") != RUNNING:
+                self._final_sizes.add(n)
+            if self.log_sizes.get(n) != size:
+                changes[n] = size
+        if changes:
+            self.log_sizes = {**self.log_sizes, **changes}
 
     def _driver_gone(self) -> bool:
         events = self._reader.read_new()  # it may have finished just now

@@ -159,6 +159,19 @@ class RunState:
     def finished(self) -> bool:
         return self.status in TERMINAL
 
+    @property
+    def done(self) -> int:
+        """How many iterations have finished, whatever their status."""
+        return len(self.finished_order)
+
+    def elapsed(self, now=None) -> float | None:
+        """Seconds from run_started to run_finished, or to `now` while live; None if it
+        never started, or ended with no run_finished (a driver that died)."""
+        if self.start_time is None or (self.finished and self.end_time is None):
+            return None
+        end = self.end_time if self.end_time is not None else (now or time.time())
+        return end - self.start_time
+
 
 def load_state(folder) -> RunState:
     state = RunState(read_json(os.path.join(folder, SPEC)))

@@ -27,19 +27,21 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))   # synthetic.py
 
 import ipywidgets  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace  # noqa: E402
 from automl_widgets.run import Run  # noqa: E402
-from automl_widgets.runfolder import EVENTS, SPEC, read_json, write_json  # noqa: E402
+from automl_widgets.runfolder import EVENTS  # noqa: E402
 from automl_widgets.widget import RunDetails  # noqa: E402
 from automl_widgets.widget.table import IterationTable  # noqa: E402
+
+import synthetic  # noqa: E402
 
 
 def p90(values):
@@ -92,44 +94,12 @@ def latency(ws, iterations, stamps):
     return [stamps.completed[n] - t for n, t in finished.items() if n in stamps.completed]
 
 
-def _lines(first, last, seq, t0):
-    out = []
-    for n in range(first, last):
-        for kind, extra in (("iteration_started", {"pipeline": f"Standardize pipeline {n}",
-                                                    "params": {"C": n}}),
-                            ("iteration_finished", {"status": "Completed", "duration": 0.1,
-                                                    "metrics": {"accuracy": (n % 97) / 100,
-                                                                "AUC_weighted": n / 1e4}})):
-            seq += 1
-            out.append(json.dumps({"seq": seq, "event": kind, "time": t0 + seq,
-                                   "iteration": n, **extra}) + "\n")
-    return "".join(out), seq
-
-
-class _Alive:
-    """The folder below is written by this script, so there is no driver to check on."""
-    name = "local"
-
-    def mirror(self, folder):
-        return None
-
-    def driver_alive(self, folder):
-        return True
-
-
 def volume(ws, spec_from, rows, updates, recorder):
-    run_id = f"AutoML_{uuid.uuid4()}"
-    folder = ws.run_folder(run_id)
-    os.makedirs(folder)
-    write_json(os.path.join(folder, SPEC), dict(read_json(os.path.join(spec_from, SPEC)),
-                                                iterations=rows + updates))
-    head = [json.dumps({"seq": 1, "event": "run_started", "time": 1e6}) + "\n",
-            json.dumps({"seq": 2, "event": "data_loaded", "time": 1e6}) + "\n"]
-    body, seq = _lines(0, rows, 2, 1e6)
-    with open(os.path.join(folder, EVENTS), "w") as f:
-        f.write("".join(head) + body)
+    run_id, folder, seq = synthetic.new_run_folder(ws, spec_from, rows + updates)
+    body, seq = synthetic.iterations(0, rows, seq)
+    synthetic.append(folder, body)
     t = time.perf_counter()
-    run = Run(Experiment(ws, "bench-widget"), run_id, target=_Alive())
+    run = Run(Experiment(ws, "bench-widget"), run_id, target=synthetic.AliveTarget())
     details = RunDetails(run)
     build = time.perf_counter() - t
     # what the table's first state costs (it travels in the comm's open message, which
@@ -139,9 +109,8 @@ def volume(ws, spec_from, rows, updates, recorder):
     per_update = []
     for i in range(updates):
         mark = len(recorder.sent)
-        more, seq = _lines(rows + i, rows + i + 1, seq, 2e6)
-        with open(os.path.join(folder, EVENTS), "a") as f:
-            f.write(more)
+        more, seq = synthetic.iterations(rows + i, rows + i + 1, seq)
+        synthetic.append(folder, more)
         details.wait_until(lambda d: len(d.table.rows) == rows + i + 1, timeout=30)
         # let the plot's slower period pass too, so its message is in this update
         details.wait_until(lambda d: rows + i in list(d.plot.figure.data[0].x), timeout=30)

@@ -82,7 +82,10 @@ class JupyterLab:
             if time.monotonic() > deadline:
                 raise RuntimeError("jupyter lab did not answer within "
                                    f"{self.startup_timeout} s:\n{self.output()}")
-            time.sleep(0.2)
+            try:   # look again in 0.2 s, or at once if the server exits meanwhile
+                self.proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
 
     def output(self):
         with open(self.log_path, "rb") as f:

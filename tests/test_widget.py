@@ -3,7 +3,6 @@ stays proportional to what changed. (tests/test_widget_browser.py shows it in Ju
 import json
 import os
 import shutil
-import uuid
 
 import ipywidgets
 import pytest
@@ -12,8 +11,9 @@ from plotly.callbacks import Points
 from automl_widgets import Experiment
 from automl_widgets.faults import VARIABLE as FAULTS
 from automl_widgets.run import Run
-from automl_widgets.runfolder import EVENTS, write_json, read_json, SPEC
 from automl_widgets.widget import RunDetails
+
+import synthetic
 
 
 def rows_by(d):
@@ -125,48 +125,14 @@ def test_a_failed_run_a_reattached_run_and_the_text_form(submit, tmp_path):
         RunDetails(again, widget_settings="fast")
 
 
-class _AliveTarget:
-    """The run folder below is written by this test (the protocol's writer role), so no
-    driver process exists to be checked."""
-    name = "local"
-
-    def mirror(self, folder):
-        return None
-
-    def driver_alive(self, folder):
-        return True
-
-
-def _events(first, last, start_seq, t0=1_000_000.0):
-    lines, seq = [], start_seq
-    for n in range(first, last):
-        for kind, extra in (("iteration_started", {"pipeline": f"Standardize pipeline {n}",
-                                                    "params": {"C": n}}),
-                            ("iteration_finished", {"status": "Completed", "duration": 0.1,
-                                                    "metrics": {"accuracy": (n % 97) / 100,
-                                                                "log_loss": 1 - n / 5000}})):
-            seq += 1
-            lines.append(json.dumps({"seq": seq, "event": kind, "time": t0 + seq,
-                                     "iteration": n, **extra}))
-    return "".join(line + "\n" for line in lines), seq
-
-
 def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
         submit, monkeypatch):
     # A real run's folder, given a spec for 2,100 iterations and events written here.
     base = submit(iterations=1)
     base.wait_for_completion()
     ws = base.experiment.workspace
-    run_id = f"AutoML_{uuid.uuid4()}"
-    folder = ws.run_folder(run_id)
-    os.makedirs(folder)
-    spec = read_json(os.path.join(base.folder, SPEC))
-    write_json(os.path.join(folder, SPEC), dict(spec, iterations=2100))
-    head = json.dumps({"seq": 1, "event": "run_started", "time": 999_999.0}) + "\n" + \
-        json.dumps({"seq": 2, "event": "data_loaded", "time": 999_999.5}) + "\n"
-    with open(os.path.join(folder, EVENTS), "w") as f:
-        f.write(head)
-    run = Run(Experiment(ws, "test"), run_id, target=_AliveTarget())
+    run_id, folder, seq = synthetic.new_run_folder(ws, base.folder, 2100)
+    run = Run(Experiment(ws, "test"), run_id, target=synthetic.AliveTarget())
     d = RunDetails(run)
 
     sent = []
@@ -181,9 +147,8 @@ def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
         return [m for w, m in sent if w is d.table and m.get("method") == "custom"]
 
     # 2,000 iterations arrive at once: a handful of messages, each row sent once.
-    burst, seq = _events(0, 2000, 2)
-    with open(os.path.join(folder, EVENTS), "a") as f:
-        f.write(burst)
+    burst, seq = synthetic.iterations(0, 2000, seq)
+    synthetic.append(folder, burst)
     assert d.wait_until(lambda d: len(d.table.rows) == 2000)
     custom = table_messages()
     assert 1 <= len(custom) <= 3, len(custom)
@@ -192,9 +157,8 @@ def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
 
     # Five more iterations: only their rows travel.
     before = len(sent)
-    more, seq = _events(2000, 2005, seq)
-    with open(os.path.join(folder, EVENTS), "a") as f:
-        f.write(more)
+    more, seq = synthetic.iterations(2000, 2005, seq)
+    synthetic.append(folder, more)
     assert d.wait_until(lambda d: len(d.table.rows) == 2005)
     later = [m for w, m in sent[before:] if w is d.table and m.get("method") == "custom"]
     rows = sum(len(m["content"]["rows"]) for m in later)

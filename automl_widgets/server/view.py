@@ -11,7 +11,6 @@ import glob
 import os
 import re
 import threading
-import time
 
 from .. import metrics
 from ..config import ConfigError
@@ -152,17 +151,15 @@ class WorkspaceView:
 def summary(run: Run) -> dict:
     with run._changed:
         s = run.state
-        done = sum(1 for r in s.iterations.values() if r.get("status") not in (None, "Running"))
         best = s.iterations.get(s.best) if s.best is not None else None
-        end = s.end_time or (time.time() if s.start_time and not s.finished else None)
         return {
             "id": run.id, "experiment": run.experiment.name, "status": s.status,
             "target": run.spec["target"]["name"], "live": not s.finished,
-            "done": done, "total": run.spec["iterations"], "primary_metric": s.spec["primary_metric"],
+            "done": s.done, "total": run.spec["iterations"], "primary_metric": s.spec["primary_metric"],
             "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
                                                "pipeline": best.get("pipeline")},
             "created": run.spec.get("created"), "started": s.start_time, "ended": s.end_time,
-            "duration": (end - s.start_time) if s.start_time and end else None,
+            "duration": s.elapsed(),
             "link": run.link or None}
 
 
@@ -172,14 +169,6 @@ def _iteration(rec: dict) -> dict:
 
 
 def _metrics(run) -> list[dict]:
-    names = sorted({k for r in run.state.iterations.values() for k in (r.get("metrics") or {})},
-                   key=lambda k: (k != run.spec["primary_metric"], k))
-    out = []
-    for name in names or [run.spec["primary_metric"]]:
-        try:
-            greater = metrics.get(name).greater_is_better
-        except (KeyError, ValueError):
-            greater = True
-        out.append({"name": name, "greater_is_better": greater})
-    return out
-
+    return [{"name": name, "greater_is_better": metrics.get(name).greater_is_better}
+            for name in metrics.computed(run.state.iterations.values(),
+                                         run.spec["primary_metric"])]

@@ -23,6 +23,7 @@ from .table import IterationTable
 UPDATE_INTERVAL = 0.25   # seconds between two sends: at most four updates a second
 PLOT_INTERVAL = 1.0      # the plot resends whole traces, so it updates less often
 LOG_CHARS = 100_000      # the log pane keeps the last this many characters
+WATCHED = ["status", "iterations", "best", "error", "link", "log_sizes"]   # Run traits
 BADGE = {"NotStarted": "#9e9e9e", "Preparing": "#7e57c2", "Running": "#1976d2",
          "CancelRequested": "#f57c00", "Completed": "#2e7d32", "Failed": "#c62828",
          "Canceled": "#616161"}
@@ -51,8 +52,9 @@ class RunDetails(widgets.VBox):
         self._flushed = threading.Condition()   # notified after every update sent
         self._closed = threading.Event()
         self._last_plot = 0.0
-        self._log = {"n": None, "offset": 0, "text": ""}
+        self._log = {"offset": 0, "text": ""}   # of the selected iteration
         self._shown_record = None
+        self._cancels = set()   # iterations whose cancel this widget has sent
 
         self.header = widgets.HTML(layout=widgets.Layout(flex="1 1 auto"))
         self.cancel_run_button = widgets.Button(description="Cancel run", icon="stop",
@@ -83,8 +85,7 @@ class RunDetails(widgets.VBox):
         ])
         self.add_class("automl-run-details")
         # Observe first, then draw: a change in between is then drawn again, not lost.
-        run.observe(self._run_changed,
-                    names=["status", "iterations", "best", "error", "link", "log_sizes"])
+        run.observe(self._run_changed, names=WATCHED)
         with self._lock:
             self._flush(plot=True)
             self._show_selected()
@@ -104,8 +105,7 @@ class RunDetails(widgets.VBox):
         if hasattr(self, "_thread") and not self._closed.is_set():   # once; not if __init__ failed
             self._closed.set()
             self._dirty.set()
-            self.run.unobserve(self._run_changed, names=[
-                "status", "iterations", "best", "error", "link", "log_sizes"])
+            self.run.unobserve(self._run_changed, names=WATCHED)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -178,9 +178,8 @@ class RunDetails(widgets.VBox):
     def _title_html(self) -> str:
         run, s = self.run, self.run.state
         color = BADGE.get(run.status, "#9e9e9e")
-        done = sum(1 for r in run.iterations if r.get("status") not in (None, "Running"))
-        end = s.end_time or (time.time() if s.start_time else None)
-        elapsed = _clock(end - s.start_time) if s.start_time else "-"
+        elapsed = s.elapsed()
+        elapsed = "-" if elapsed is None else _clock(elapsed)
         best = (f"best {html.escape(self.primary)} <b>{run.best['score']:.4f}</b> "
                 f"(iteration {run.best['iteration']})" if run.best and run.best.get("score")
                 is not None else "no completed iteration yet")
@@ -193,7 +192,7 @@ class RunDetails(widgets.VBox):
             f"<b>{html.escape(run.spec['target']['name'])}</b> "
             f"<span class='aw-badge' style='background:{color};color:white;border-radius:8px;"
             f"padding:1px 8px'>{html.escape(run.status)}</span></div>"
-            f"<div>iterations {done} / {run.spec['iterations']} &middot; elapsed {elapsed} "
+            f"<div>iterations {s.done} / {run.spec['iterations']} &middot; elapsed {elapsed} "
             f"&middot; {best}{link}</div>{error}")
 
     def _update_buttons(self):
@@ -203,13 +202,10 @@ class RunDetails(widgets.VBox):
         rec = next((r for r in run.iterations if r["iteration"] == n), None)
         can = (n is not None and not run.state.finished
                and (rec is None or rec.get("status") == "Running")
-               and n < run.spec["iterations"] and not self._cancel_sent(n))
+               and n < run.spec["iterations"] and n not in self._cancels)
         self.cancel_iteration_button.disabled = not can
         self.cancel_iteration_button.description = (
             "Cancel iteration" if n is None else f"Cancel iteration {n}")
-
-    def _cancel_sent(self, n) -> bool:
-        return n in getattr(self, "_cancels", set())
 
     def _cancel_run(self):
         self.run.cancel()
@@ -220,14 +216,14 @@ class RunDetails(widgets.VBox):
         if n is None:
             return
         self.run.cancel_iteration(n)
-        self._cancels = getattr(self, "_cancels", set()) | {n}
+        self._cancels.add(n)
         with self._lock:
             self._update_buttons()
 
     # ---- the selected iteration ------------------------------------------------------
     def _show_selected(self):
         with self._lock:
-            self._log = {"n": self.table.selected, "offset": 0, "text": ""}
+            self._log = {"offset": 0, "text": ""}
             self._shown_record = None
             self._refresh_selected()
             self._update_buttons()

@@ -60,40 +60,28 @@ class MetricPlot(widgets.VBox):
 
     def update(self, records: list[dict]) -> None:
         with self._lock:
-            self._update(records)
-
-    def _update(self, records):
-        self._records = records
-        names = sorted({k for r in records for k in (r.get("metrics") or {})},
-                       key=lambda k: (k != self.primary, k))
-        options = names or [self.primary]
-        if list(self.dropdown.options) != options:
-            self.dropdown.options = options   # keeps the value while it is still there
-        self._draw()
+            self._records = records
+            options = metrics.computed(records, self.primary)
+            if list(self.dropdown.options) != options:
+                self.dropdown.options = options   # keeps the value while it is still there
+            self._draw()
 
     def _draw(self) -> None:
-        with self._lock:
-            self._draw_locked()
-
-    def _draw_locked(self):
-        name = self.metric
-        done = [r for r in self._records if r.get("status") == "Completed"
-                and (r.get("metrics") or {}).get(name) is not None]
-        x = [r["iteration"] for r in done]
-        y = [float(f"{r['metrics'][name]:.6g}") for r in done]   # 6 digits: shorter messages
-        try:
-            greater = metrics.get(name).greater_is_better
-        except (KeyError, ValueError):
-            greater = True
-        if (name, x, y) == self._drawn:
-            return   # nothing new: send nothing
-        self._drawn = (name, x, y)
-        points, line = self.figure.data
-        self._x = x
-        with self.figure.batch_update():
-            points.x, points.y = x, y
-            line.x, line.y = best_so_far(x, y, greater)
-            self.figure.layout.yaxis.title.text = name
+        with self._lock:   # reentrant: update() holds it too
+            name = self.metric
+            done = [r for r in self._records if r.get("status") == "Completed"
+                    and (r.get("metrics") or {}).get(name) is not None]
+            x = [r["iteration"] for r in done]
+            y = [float(f"{r['metrics'][name]:.6g}") for r in done]   # 6 digits: shorter messages
+            if (name, x, y) == self._drawn:
+                return   # nothing new: send nothing
+            self._drawn = (name, x, y)
+            points, line = self.figure.data
+            self._x = x
+            with self.figure.batch_update():
+                points.x, points.y = x, y
+                line.x, line.y = best_so_far(x, y, metrics.get(name).greater_is_better)
+                self.figure.layout.yaxis.title.text = name
 
     def _clicked(self, _trace, points, _state):
         if points.point_inds and self.on_select is not None:
