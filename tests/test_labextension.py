@@ -16,13 +16,20 @@ def _npm(*args, timeout=600):
     if not os.path.isdir(os.path.join(LABEXTENSION, "node_modules")):
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=LABEXTENSION,
                        check=True, capture_output=True, timeout=timeout)
+    # CI may force colour on; the assertions read plain text.
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    env["NO_COLOR"] = "1"
     return subprocess.run(["npm", *args], cwd=LABEXTENSION, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
+
+
+def _plain(text):
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def test_front_end_unit_tests_pass():
     done = _npm("test")
-    out = done.stdout + done.stderr
+    out = _plain(done.stdout + done.stderr)
     assert done.returncode == 0, out
     assert re.search(r"Tests\s+\d+ passed", out) and not re.search(r"\d+ failed", out), out
 
