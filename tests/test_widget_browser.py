@@ -1,9 +1,10 @@
 """RunDetails in a real JupyterLab in Debian's Chromium, driven by Playwright.
 
-A notebook submits a small local run whose iteration 5 hangs (fault drill), so the run is
-still going while the test looks: rows appear, a click on a row shows that iteration's
-log, the metric dropdown changes the plot's axis title, and "Cancel iteration" on the
-hanging one lets the run finish. Screenshots go to artifacts/ (AUTOML_ARTIFACTS).
+A notebook submits a small local run whose iteration 5 hangs (fault drill), then blocks in
+run.wait_for_completion(), so the run is still going and the kernel busy while the test
+looks: rows appear, a click on a row shows that iteration's log, the metric dropdown
+changes the plot's axis title, and "Cancel iteration" on the hanging one lets the run and
+the blocked cell finish. Screenshots go to artifacts/ (AUTOML_ARTIFACTS).
 """
 import pathlib
 import re
@@ -29,11 +30,13 @@ run = Experiment(ws, "browser-test").submit(AutoMLConfig(
     enable_ensembling=False, random_state=0))
 RunDetails(run).show()
 """
+WAIT = "run.wait_for_completion()\nprint('waited:', run.get_status())"
 
 
 @pytest.mark.timeout(600)
 def test_run_details_live_in_jupyterlab(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)], metadata={
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL),
+                                         nbformat.v4.new_code_cell(WAIT)], metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, tmp_path / "details.ipynb")
     with JupyterLab(tmp_path, env={FAULTS: f"{HANGS}=hang"}) as lab, Browser() as browser:
@@ -57,6 +60,10 @@ def _drive(page, tmp_path):
     nb.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Running").wait_for()
     badge = nb.locator(".aw-badge")
     assert badge.inner_text() == "Running"
+    # Everything below happens while the second cell blocks in wait_for_completion (the
+    # run cannot end before the hanging iteration is canceled from the widget).
+    waiting = nb.locator(".jp-Cell").nth(1)
+    assert "[*]" in waiting.locator(".jp-InputPrompt").inner_text()
     rows = table.locator("tbody tr")
     assert rows.count() == HANGS + 1
     # The running row's duration counts up in the browser (no kernel message needed).
@@ -97,6 +104,7 @@ def _drive(page, tmp_path):
     button.click()
     nb.locator(f".aw-table tbody tr[data-iteration='{HANGS}'].status-Canceled").wait_for()
     nb.locator(".aw-badge", has_text="Completed").wait_for(timeout=120_000)
+    waiting.locator(".jp-OutputArea-output", has_text="waited: Completed").wait_for()
     assert table.locator("tbody tr").count() == 8
     # The plot followed: every completed iteration is a point (all but the canceled one).
     page.wait_for_function("""() => {

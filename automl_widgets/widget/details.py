@@ -38,6 +38,21 @@ def _when(t) -> str:
     return "" if t is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+def _answer_where_sent(widget) -> None:
+    """Let clicks on this widget be answered while a cell blocks.
+
+    JupyterLab (4.4+) sends widget messages on a kernel subshell of their own, which runs
+    beside a busy main shell. ipykernel 7 overrides that choice with the shell that last
+    published on the comm, which for a widget built in a cell is the busy main shell; so
+    a click would wait for the cell (say run.wait_for_completion()). Our handlers take
+    their own locks, so we let the message run where the front end sent it. Front ends
+    without subshells send no subshell id and are answered by the main shell as before.
+    """
+    comm = getattr(widget, "comm", None)
+    if comm is not None and hasattr(comm, "_reply_subshell_for"):   # ipykernel's Comm
+        comm._reply_subshell_for = lambda _data, sent_to: sent_to
+
+
 class RunDetails(widgets.VBox):
     """RunDetails(run).show(): header, iteration table, metric plot, selected iteration."""
 
@@ -84,6 +99,9 @@ class RunDetails(widgets.VBox):
                 layout=widgets.Layout(flex_flow="row wrap")),   # narrow: details below
         ])
         self.add_class("automl-run-details")
+        for w in (self.table, self.cancel_run_button, self.cancel_iteration_button,
+                  self.plot.dropdown, self.plot.figure):
+            _answer_where_sent(w)
         # Observe first, then draw: a change in between is then drawn again, not lost.
         run.observe(self._run_changed, names=WATCHED)
         with self._lock:
