@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 from automl_widgets.faults import VARIABLE as FAULTS
@@ -57,7 +58,7 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
                      "log.txt").read_text().splitlines()[0]
             view.locator(".aw-table tbody tr[data-iteration='0']").click()
             view.locator("pre.aw-log", has_text=first).wait_for()
-            assert view.locator(".aw-ytitle").text_content() == "accuracy"
+            expect(view.locator(".aw-ytitle")).to_have_text("accuracy")
             view.locator("select.aw-metric").select_option("log_loss")
             view.locator(".aw-ytitle", has_text="log_loss").wait_for()
 
@@ -71,8 +72,8 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
             sidebar.locator(f".aw-side-run[data-run='{live.id}'] .aw-badge",
                             has_text="Completed").wait_for(timeout=120_000)
             view.locator(".aw-badge", has_text="Completed").wait_for()
-            assert view.locator(".aw-table tbody tr").count() == 6
-            assert view.locator("button.aw-cancel-run").is_disabled()
+            expect(view.locator(".aw-table tbody tr")).to_have_count(6)   # table draws a frame later
+            expect(view.locator("button.aw-cancel-run")).to_be_disabled()
 
             # The example notebooks under notebooks/ open from the panel.
             sidebar.locator(".aw-side-filter").fill("")

@@ -98,11 +98,13 @@ function render({ model, el }) {
   }
 
   let pending = false;
+  let headerStale = false;   // a new sort redraws arrow and rows in the same frame
   function body() {   // at most once per animation frame, however many deltas arrive
     if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
+      if (headerStale) { headerStale = false; header(); }
       const [key, desc] = sortState();
       const rows = [...store.rows.values()].sort(compare(key, desc));
       const selected = model.get("selected");
@@ -135,7 +137,7 @@ function render({ model, el }) {
     model.save_changes();
   });
 
-  const redraw = () => { header(); body(); };
+  const redraw = () => { headerStale = true; body(); };
   model.on("change:sort", redraw);
   model.on("change:metric", header);
   model.on("change:selected", body);
