@@ -1,4 +1,4 @@
-"""A real `jupyter lab` on 127.0.0.1 and Debian's Chromium driven by Playwright.
+"""A real `jupyter lab` (or Notebook 7) on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
     with JupyterLab(root) as lab, Browser() as browser:
         page = browser.open(lab.url("lab/tree/run.ipynb"))
@@ -36,6 +36,8 @@ def free_port():
 
 
 class JupyterLab:
+    APP, MODULE = "LabApp", "jupyterlab"
+
     def __init__(self, root, env=None, startup_timeout=120):
         self.root, self.extra_env, self.startup_timeout = str(root), env or {}, startup_timeout
         self.port, self.token = free_port(), secrets.token_hex(16)
@@ -59,19 +61,20 @@ class JupyterLab:
         with open(os.path.join(settings, "notification.jupyterlab-settings"), "w") as f:
             f.write('{"fetchNews": "false"}')
         self.log_path = os.path.join(self.home, "jupyter.log")
-        argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        argv = [sys.executable, "-m", self.MODULE, "--no-browser", "--allow-root",
                 "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
                 f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-                "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
-                "jupyterlab.NeverCheckForUpdate",
-                "--LabApp.expose_app_in_browser=True"]   # window.jupyterapp, for commands
+                f"--{self.APP}.expose_app_in_browser=True"]   # window.jupyterapp, for commands
+        if self.APP == "LabApp":
+            argv += ["--LabApp.news_url=None",
+                     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      cwd=self.root, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while True:   # ready once the REST API answers
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n"
+                raise RuntimeError(f"{self.MODULE} exited with {self.proc.returncode}:\n"
                                    + self.output())
             try:
                 with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
@@ -80,7 +83,7 @@ class JupyterLab:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("jupyter lab did not answer within "
+                raise RuntimeError(f"{self.MODULE} did not answer within "
                                    f"{self.startup_timeout} s:\n{self.output()}")
             try:   # look again in 0.2 s, or at once if the server exits meanwhile
                 self.proc.wait(timeout=0.2)
@@ -107,6 +110,11 @@ class JupyterLab:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Notebook7(JupyterLab):
+    """The same server with Jupyter Notebook 7's front end (`jupyter notebook`)."""
+    APP, MODULE = "JupyterNotebookApp", "notebook"
 
 
 class Browser:

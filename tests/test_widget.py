@@ -12,6 +12,7 @@ from automl_widgets import Experiment
 from automl_widgets.faults import VARIABLE as FAULTS
 from automl_widgets.run import Run
 from automl_widgets.widget import RunDetails
+from automl_widgets.widget.plot import MetricPlot
 
 import synthetic
 
@@ -81,6 +82,7 @@ def test_follows_a_live_run_selection_log_dropdown_and_cancel(submit, monkeypatc
     assert line_y[:len(steps)] == pytest.approx([v for _, v in steps], rel=1e-5)
     assert line_x[-1] == completed[-1] and line_y[-1] == pytest.approx(min(losses), rel=1e-5)
     assert plot.figure.data[1].line.shape == "hv"
+    assert plot.figure.layout.xaxis.dtick == 1   # few iterations: whole-number ticks
     # A click on a point selects that iteration.
     plot.figure.data[0]._dispatch_on_click(
         Points(point_inds=[1], xs=[completed[1]], ys=[losses[1]], trace_name="iteration",
@@ -123,6 +125,18 @@ def test_a_failed_run_a_reattached_run_and_the_text_form(submit, tmp_path):
     assert len([line for line in text.splitlines() if line.startswith("         ")]) == 3
     with pytest.raises(TypeError, match="widget_settings must be a dict"):
         RunDetails(again, widget_settings="fast")
+
+
+def test_plot_ticks_whole_iterations():
+    plot = MetricPlot("accuracy")
+
+    def records(n):
+        return [{"iteration": i, "status": "Completed", "metrics": {"accuracy": 0.5}}
+                for i in range(n)]
+    plot.update(records(4))
+    assert plot.figure.layout.xaxis.dtick == 1
+    plot.update(records(12))   # plotly's own spacing: whole numbers from here on
+    assert plot.figure.layout.xaxis.dtick is None and len(plot.figure.data[0].x) == 12
 
 
 def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(

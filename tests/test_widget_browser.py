@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from automl_widgets.faults import VARIABLE as FAULTS
-from browser import Browser, JupyterLab, run_all_cells, screenshot
+from browser import Browser, JupyterLab, Notebook7, run_all_cells, screenshot
 
 HANGS = 5
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
@@ -119,6 +119,35 @@ def _drive(page, tmp_path):
     table.locator("tbody tr[data-iteration='0']").click()
     nb.locator(".aw-properties", has_text="Iteration 0").wait_for()
     screenshot(page, "run-details.png")
+
+
+@pytest.mark.timeout(600)
+def test_run_details_in_notebook_7(tmp_path):
+    """The same widget in Jupyter Notebook 7, with nothing installed beyond the package."""
+    cell = CELL.replace("iterations=8", "iterations=4")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, tmp_path / "details.ipynb")
+    with Notebook7(tmp_path) as server, Browser() as browser:
+        page = browser.open(server.url("notebooks/details.ipynb"))
+        try:
+            run_all_cells(page)
+            widget = page.locator(".jp-Notebook .automl-run-details")
+            widget.locator(".aw-badge", has_text="Completed").wait_for(timeout=300_000)
+            rows = widget.locator(".aw-table tbody tr")
+            expect(rows).to_have_count(4)
+            expect(widget.locator("button:has-text('Cancel run')")).to_be_disabled()
+            run_folder, = (tmp_path / ".automl" / "runs").iterdir()
+            first = (run_folder / "iterations" / "1" / "log.txt").read_text().splitlines()[0]
+            rows.nth(1).click()
+            widget.locator("pre.aw-log", has_text=first).wait_for()
+            widget.locator(".widget-dropdown select").select_option("AUC_weighted")
+            widget.locator(".js-plotly-plot .g-ytitle", has_text="AUC_weighted").wait_for()
+            screenshot(page, "notebook7-run-details.png")
+        except Exception:
+            screenshot(page, "notebook7-failure.png")
+            print(server.output())
+            raise
 
 
 @pytest.mark.timeout(900)

@@ -278,8 +278,9 @@ class RunDetails(widgets.VBox):
                  else f"{rec['duration']:.2f} s")]
         if rec.get("reason"):
             rows.append(("Reason", rec["reason"]))
-        rows.append(("Hyperparameters", json.dumps(rec.get("params") or {}, indent=1,
-                                                   default=str)))
+        params = rec.get("params")   # none: the family's defaults, as the log says
+        rows.append(("Hyperparameters", json.dumps(params, indent=1, default=str)
+                     if params else "defaults"))
         rows += [(k, f"{v:.6g}" if isinstance(v, float) else str(v))
                  for k, v in sorted((rec.get("metrics") or {}).items())]
         cells = "".join(

@@ -82,6 +82,8 @@ class MetricPlot(widgets.VBox):
                 points.x, points.y = x, y
                 line.x, line.y = best_so_far(x, y, metrics.get(name).greater_is_better)
                 self.figure.layout.yaxis.title.text = name
+                # Iterations are whole numbers: no 0.5 ticks while there are few of them.
+                self.figure.layout.xaxis.dtick = 1 if x and max(x) < 10 else None
 
     def _clicked(self, _trace, points, _state):
         if points.point_inds and self.on_select is not None:

@@ -153,7 +153,8 @@ export class RunView extends Widget {
       ['Started', formatTime(rec.start_time)],
       ['Duration', rec.duration === null ? '' : `${rec.duration.toFixed(2)} s`],
       ...(rec.reason ? [['Reason', rec.reason] as [string, string]] : []),
-      ['Hyperparameters', JSON.stringify(rec.params ?? {}, null, 1)],
+      ['Hyperparameters', rec.params && Object.keys(rec.params).length
+        ? JSON.stringify(rec.params, null, 1) : 'defaults'],
       ...Object.entries(rec.metrics ?? {}).sort().map(
         ([k, v]) => [k, v === null ? '' : Number(v).toPrecision(6)] as [string, string])
     ] : [['Status', 'not started yet']];
