@@ -188,6 +188,17 @@ def get(name: str) -> Metric:
     return REGISTRY[name]
 
 
+def running_best(scores, greater_is_better: bool) -> list:
+    """For each position, the best of the scores up to it (None ignored; None before the
+    first score): the "best so far" in iteration order, as the table and plot show it."""
+    best, out = None, []
+    for v in scores:
+        if v is not None and (best is None or (v > best if greater_is_better else v < best)):
+            best = v
+        out.append(best)
+    return out
+
+
 def computed(records, primary: str) -> list[str]:
     """The metrics some of `records` (iteration records) hold, the primary first, then by
     name; just the primary while none has finished."""

@@ -54,6 +54,7 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
             sidebar.locator(f".aw-side-run[data-run='{live.id}']").click()
             view = page.locator(f"#automl-run-{live.id}")
             view.locator(".aw-table tbody tr[data-iteration='1'].status-Running").wait_for()
+            expect(view.locator("button.aw-cancel-run")).to_have_class(re.compile("jp-mod-reject"))
             first = (tmp_path / ".automl" / "runs" / live.id / "iterations" / "0" /
                      "log.txt").read_text().splitlines()[0]
             view.locator(".aw-table tbody tr[data-iteration='0']").click()
@@ -74,6 +75,7 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
             view.locator(".aw-badge", has_text="Completed").wait_for()
             expect(view.locator(".aw-table tbody tr")).to_have_count(6)   # table draws a frame later
             expect(view.locator("button.aw-cancel-run")).to_be_disabled()
+            expect(view.locator("button.aw-cancel-run")).not_to_have_class(re.compile("jp-mod-reject"))
 
             # The example notebooks under notebooks/ open from the panel.
             sidebar.locator(".aw-side-filter").fill("")

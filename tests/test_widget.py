@@ -13,6 +13,7 @@ from automl_widgets.faults import VARIABLE as FAULTS
 from automl_widgets.run import Run
 from automl_widgets.widget import RunDetails
 from automl_widgets.widget.plot import MetricPlot
+from automl_widgets.widget.table import IterationTable, table_rows
 
 import synthetic
 
@@ -38,7 +39,7 @@ def test_follows_a_live_run_selection_log_dropdown_and_cancel(submit, monkeypatc
     best = run.best["iteration"]
     assert d.table.best_iteration == best
     assert rows_by(d)[2]["best"] == pytest.approx(max(rows_by(d)[n]["score"] for n in range(3)))
-    assert not d.cancel_run_button.disabled
+    assert not d.cancel_run_button.disabled and d.cancel_run_button.button_style == "danger"
 
     # Select the running iteration: its log so far, and a cancel button for it.
     d.select(3)
@@ -55,6 +56,7 @@ def test_follows_a_live_run_selection_log_dropdown_and_cancel(submit, monkeypatc
     # The selected iteration's log kept tailing: it ends with the cancel.
     assert d.wait_until(lambda d: "Canceled" in d.log_pane.value)
     assert d.cancel_run_button.disabled and d.cancel_iteration_button.disabled
+    assert d.cancel_run_button.button_style == ""   # a finished run shows no red button
     assert sorted(rows_by(d)) == list(range(6))
 
     # Selecting another iteration shows its properties, metrics and log.
@@ -125,6 +127,18 @@ def test_a_failed_run_a_reattached_run_and_the_text_form(submit, tmp_path):
     assert len([line for line in text.splitlines() if line.startswith("         ")]) == 3
     with pytest.raises(TypeError, match="widget_settings must be a dict"):
         RunDetails(again, widget_settings="fast")
+
+
+def test_best_so_far_is_in_iteration_order_whatever_order_they_finished_in():
+    def rec(n, score, status="Completed"):
+        return {"iteration": n, "status": status, "score": score, "pipeline": f"p{n}"}
+    # 2 finished first (the table must not show 0.90 then 0.95 then 0.90)
+    records = [rec(0, 0.90), rec(2, 0.80), rec(1, 0.95), rec(3, None, "Failed")]
+    assert [r["best"] for r in table_rows(records)] == [0.90, 0.95, 0.95, 0.95]
+    assert [r["best"] for r in table_rows(records, greater_is_better=False)] == \
+        [0.90, 0.90, 0.80, 0.80]
+    table = IterationTable(records, metric="log_loss")   # a loss: lower is better
+    assert [r["best"] for r in table.rows] == [0.90, 0.90, 0.80, 0.80]
 
 
 def test_plot_ticks_whole_iterations():

@@ -215,7 +215,9 @@ class RunDetails(widgets.VBox):
 
     def _update_buttons(self):
         run = self.run
-        self.cancel_run_button.disabled = run.state.finished or run.status == "CancelRequested"
+        off = run.state.finished or run.status == "CancelRequested"
+        self.cancel_run_button.disabled = off
+        self.cancel_run_button.button_style = "" if off else "danger"   # no red on a done run
         n = self.table.selected
         rec = next((r for r in run.iterations if r["iteration"] == n), None)
         can = (n is not None and not run.state.finished

@@ -13,15 +13,14 @@ from .. import metrics
 def best_so_far(x, y, greater_is_better: bool) -> tuple[list, list]:
     """The best-so-far line as steps: only the points where the best improves, and the
     last x, which is all a line of shape "hv" needs (so it costs O(improvements))."""
-    best, lx, ly = None, [], []
-    for xi, v in zip(x, y):
-        if best is None or (v > best if greater_is_better else v < best):
-            best = v
+    lx, ly = [], []
+    for xi, best in zip(x, metrics.running_best(y, greater_is_better)):
+        if not ly or best != ly[-1]:
             lx.append(xi)
-            ly.append(v)
+            ly.append(best)
     if lx and lx[-1] != x[-1]:
         lx.append(x[-1])
-        ly.append(best)
+        ly.append(ly[-1])
     return lx, ly
 
 

@@ -13,17 +13,28 @@ import uuid
 import anywidget
 import traitlets
 
+from .. import metrics
+
 HERE = pathlib.Path(__file__).parent
 
 
-def table_row(rec: dict) -> dict:
-    """The table's view of one iteration record of RunState."""
-    return {"iteration": rec["iteration"], "pipeline": rec.get("pipeline") or "",
-            "status": rec.get("status"), "duration": rec.get("duration"),
-            "score": rec.get("score") if rec.get("status") == "Completed" else None,
-            "best": rec.get("best_so_far"),
-            # a running row's duration ticks in the browser from here
-            "start": rec.get("start_time") if rec.get("status") == "Running" else None}
+def table_rows(records, greater_is_better: bool = True) -> list[dict]:
+    """The table's view of RunState's iteration records, by iteration. "Best so far" is
+    in iteration order, like the plot's line (the console's BEST is in finishing order)."""
+    records = sorted(records, key=lambda r: r["iteration"])
+    scores = [r.get("score") if r.get("status") == "Completed" else None for r in records]
+    return [{"iteration": rec["iteration"], "pipeline": rec.get("pipeline") or "",
+             "status": rec.get("status"), "duration": rec.get("duration"),
+             "score": score, "best": best,
+             # a running row's duration ticks in the browser from here
+             "start": rec.get("start_time") if rec.get("status") == "Running" else None}
+            for rec, score, best in zip(records, scores,
+                                        metrics.running_best(scores, greater_is_better))]
+
+
+def _greater_is_better(name) -> bool:
+    metric = metrics.REGISTRY.get(name)   # no metric given: the placeholder "Score"
+    return metric is None or metric.greater_is_better
 
 
 class IterationTable(anywidget.AnyWidget):
@@ -40,8 +51,9 @@ class IterationTable(anywidget.AnyWidget):
 
     def __init__(self, records=(), **kwargs):
         self._lock = threading.Lock()
-        self._sent = {r["iteration"]: table_row(r) for r in records}
-        super().__init__(_key=uuid.uuid4().hex, _initial=list(self._sent.values()), **kwargs)
+        rows = table_rows(records, _greater_is_better(kwargs.get("metric")))
+        self._sent = {r["iteration"]: r for r in rows}
+        super().__init__(_key=uuid.uuid4().hex, _initial=rows, **kwargs)
         self.on_msg(self._on_front_end_msg)
 
     @property
@@ -54,8 +66,7 @@ class IterationTable(anywidget.AnyWidget):
         """Send the rows of `records` that differ from what was sent; returns how many."""
         with self._lock:
             changed = []
-            for rec in records:
-                row = table_row(rec)
+            for row in table_rows(records, _greater_is_better(self.metric)):
                 if self._sent.get(row["iteration"]) != row:
                     self._sent[row["iteration"]] = row
                     changed.append(row)

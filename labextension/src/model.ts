@@ -147,17 +147,26 @@ export function reattachSnippet(run: { experiment: string; id: string }): string
   );
 }
 
-/** Rows for the shared iteration table (automl_widgets/widget/table.js). */
-export function tableRows(iterations: Iteration[]) {
-  return iterations.map(i => ({
-    iteration: i.iteration,
-    pipeline: i.pipeline ?? '',
-    status: i.status,
-    duration: i.duration,
-    score: i.status === 'Completed' ? i.score : null,
-    best: i.best_so_far,
-    start: i.status === 'Running' ? i.start_time : null
-  }));
+/** Rows for the shared iteration table (automl_widgets/widget/table.js), by iteration.
+ * "Best so far" is in iteration order, like the plot's line and RunDetails' table. */
+export function tableRows(iterations: Iteration[], greaterIsBetter: boolean) {
+  let best: number | null = null;
+  return [...iterations].sort((a, b) => a.iteration - b.iteration).map(i => {
+    const score = i.status === 'Completed' ? i.score : null;
+    if (score !== null && score !== undefined &&
+        (best === null || (greaterIsBetter ? score > best : score < best))) {
+      best = score;
+    }
+    return {
+      iteration: i.iteration,
+      pipeline: i.pipeline ?? '',
+      status: i.status,
+      duration: i.duration,
+      score,
+      best,
+      start: i.status === 'Running' ? i.start_time : null
+    };
+  });
 }
 
 /** Points of one metric (completed iterations) and the best-so-far steps. */

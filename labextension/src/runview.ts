@@ -84,7 +84,8 @@ export class RunView extends Widget {
     this.model.set('metric', detail.primary_metric);
     this.model.set('best_iteration', detail.best ? detail.best.iteration : null);
     this.model.set('empty_text', detail.live ? 'Waiting for the first iteration…' : 'No iteration ran.');
-    this.model.setRows(tableRows(detail.iterations));
+    const primary = detail.metrics.find(m => m.name === detail.primary_metric);
+    this.model.setRows(tableRows(detail.iterations, primary?.greater_is_better ?? true));
     this.renderHeader();
     const names = detail.metrics.map(m => m.name);
     if ([...this.select.options].map(o => o.value).join() !== names.join()) {
@@ -115,6 +116,7 @@ export class RunView extends Widget {
       this.header.append(h('div', 'aw-error', d.error));
     }
     this.cancelRun.disabled = !d.live || d.status === 'CancelRequested';
+    this.cancelRun.classList.toggle('jp-mod-reject', !this.cancelRun.disabled);   // no red when done
     this.updateCancelIteration();
   }
 

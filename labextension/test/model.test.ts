@@ -83,9 +83,15 @@ describe('iterations', () => {
   const its = [it_(0, 'Completed', 0.8, 0.5), it_(1, 'Failed', null), it_(2, 'Completed', 0.9, 0.6),
     it_(3, 'Completed', 0.85, 0.4), it_(4, 'Running', null)];
   it('gives the table rows, with no score unless completed', () => {
-    const rows = tableRows(its);
+    const rows = tableRows(its, true);
     expect(rows.map(r => r.iteration)).toEqual([0, 1, 2, 3, 4]);
     expect(rows[1].score).toBeNull();
+  });
+  it('gives the best so far in iteration order, whatever order they finished in', () => {
+    const shuffled = [its[3], its[0], its[4], its[2], its[1]];
+    expect(tableRows(shuffled, true).map(r => r.best)).toEqual([0.8, 0.8, 0.9, 0.9, 0.9]);
+    const lower = [it_(0, 'Completed', 0.5), it_(1, 'Completed', 0.7), it_(2, 'Completed', 0.4)];
+    expect(tableRows(lower, false).map(r => r.best)).toEqual([0.5, 0.5, 0.4]);
   });
   it('gives points and best-so-far steps, direction-aware', () => {
     expect(metricSeries(its, 'accuracy', true)).toEqual({
