@@ -34,12 +34,16 @@ RunDetails(run).show()
 WAIT = "run.wait_for_completion()\nprint('waited:', run.get_status())"
 
 
+def _write_notebook(path, *cells):
+    nbformat.write(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}}), path)
+
+
 @pytest.mark.timeout(600)
 def test_run_details_live_in_jupyterlab(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL),
-                                         nbformat.v4.new_code_cell(WAIT)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(nb, tmp_path / "details.ipynb")
+    _write_notebook(tmp_path / "details.ipynb", CELL, WAIT)
     with JupyterLab(tmp_path, env={FAULTS: f"{HANGS}=hang"}) as lab, Browser() as browser:
         page = browser.open(lab.url("lab/tree/details.ipynb"))
         try:
@@ -124,10 +128,7 @@ def _drive(page, tmp_path):
 @pytest.mark.timeout(600)
 def test_run_details_in_notebook_7(tmp_path):
     """The same widget in Jupyter Notebook 7, with nothing installed beyond the package."""
-    cell = CELL.replace("iterations=8", "iterations=4")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(nb, tmp_path / "details.ipynb")
+    _write_notebook(tmp_path / "details.ipynb", CELL.replace("iterations=8", "iterations=4"))
     with Notebook7(tmp_path) as server, Browser() as browser:
         page = browser.open(server.url("notebooks/details.ipynb"))
         try:

@@ -147,26 +147,33 @@ export function reattachSnippet(run: { experiment: string; id: string }): string
   );
 }
 
+/** For each position, the best score up to it (nulls skipped): "best so far" in
+ * iteration order, as automl_widgets.metrics.running_best. */
+export function runningBest(scores: (number | null)[], greaterIsBetter: boolean): (number | null)[] {
+  let best: number | null = null;
+  return scores.map(v => {
+    if (v !== null && (best === null || (greaterIsBetter ? v > best : v < best))) {
+      best = v;
+    }
+    return best;
+  });
+}
+
 /** Rows for the shared iteration table (automl_widgets/widget/table.js), by iteration.
  * "Best so far" is in iteration order, like the plot's line and RunDetails' table. */
 export function tableRows(iterations: Iteration[], greaterIsBetter: boolean) {
-  let best: number | null = null;
-  return [...iterations].sort((a, b) => a.iteration - b.iteration).map(i => {
-    const score = i.status === 'Completed' ? i.score : null;
-    if (score !== null && score !== undefined &&
-        (best === null || (greaterIsBetter ? score > best : score < best))) {
-      best = score;
-    }
-    return {
-      iteration: i.iteration,
-      pipeline: i.pipeline ?? '',
-      status: i.status,
-      duration: i.duration,
-      score,
-      best,
-      start: i.status === 'Running' ? i.start_time : null
-    };
-  });
+  const sorted = [...iterations].sort((a, b) => a.iteration - b.iteration);
+  const scores = sorted.map(i => (i.status === 'Completed' ? i.score : null));
+  const best = runningBest(scores, greaterIsBetter);
+  return sorted.map((i, k) => ({
+    iteration: i.iteration,
+    pipeline: i.pipeline ?? '',
+    status: i.status,
+    duration: i.duration,
+    score: scores[k],
+    best: best[k],
+    start: i.status === 'Running' ? i.start_time : null
+  }));
 }
 
 /** Points of one metric (completed iterations) and the best-so-far steps. */
@@ -180,15 +187,15 @@ export function metricSeries(iterations: Iteration[], metric: string, greaterIsB
   }
   points.sort((a, b) => a[0] - b[0]);
   const steps: [number, number][] = [];
-  let best: number | null = null;
-  for (const [x, y] of points) {
-    if (best === null || (greaterIsBetter ? y > best : y < best)) {
-      best = y;
-      steps.push([x, y]);
+  const best = runningBest(points.map(p => p[1]), greaterIsBetter);
+  points.forEach(([x], k) => {
+    if (!steps.length || best[k] !== steps[steps.length - 1][1]) {
+      steps.push([x, best[k] as number]);
     }
-  }
-  if (points.length && best !== null && steps[steps.length - 1][0] !== points[points.length - 1][0]) {
-    steps.push([points[points.length - 1][0], best]);
+  });
+  const last = points[points.length - 1];
+  if (last && steps[steps.length - 1][0] !== last[0]) {
+    steps.push([last[0], steps[steps.length - 1][1]]);
   }
   return { points, steps };
 }
