@@ -3,12 +3,12 @@ import importlib
 
 __version__ = "0.1.0"
 
-# Loaded on first use, so that `python -m automl_widgets.driver` (the detached driver's
+# Loaded on first use, so that `python -m automl_widgets.engine.driver` (the detached driver's
 # starter) does not pay for scikit-learn before it has forked away.
 _EXPORTS = {
     "AutoMLConfig": "config", "ConfigError": "config",
-    "AutoMLRun": "run", "ChildRun": "run", "Run": "run",
-    "Experiment": "workspace", "Workspace": "workspace",
+    "AutoMLRun": "client.run", "ChildRun": "client.run", "Run": "client.run",
+    "Experiment": "client.workspace", "Workspace": "client.workspace",
     "LocalCompute": "compute", "RunConfiguration": "compute",
     "RunDetails": "widget",
 }

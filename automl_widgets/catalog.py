@@ -167,5 +167,9 @@ def preload(task: str) -> None:
     """Import every class up front so forked iteration processes start with them loaded."""
     for comp in list(PREPROCESSORS.values()) + list(estimators(task).values()):
         comp.klass()
-    import sklearn.compose, sklearn.impute, sklearn.feature_extraction.text  # noqa: F401
-    import sklearn.ensemble, sklearn.model_selection, sklearn.pipeline  # noqa: F401
+    import sklearn.compose
+    import sklearn.ensemble
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.impute
+    import sklearn.model_selection
+    import sklearn.pipeline  # noqa: F401

@@ -13,11 +13,7 @@ import os
 from dataclasses import dataclass
 
 from . import catalog, metrics
-
-
-class ConfigError(ValueError):
-    """A setting of AutoMLConfig (or the data it names) is not valid."""
-
+from .datacheck import ConfigError
 
 # ---- constraints ----------------------------------------------------------------------
 
@@ -282,7 +278,7 @@ def _check_data_source(s):
     elif s["X"] is None or s["y"] is None:
         raise ConfigError("'X' and 'y' go together: give both (or a 'data_script').")
     else:
-        from .data import validate
+        from .datacheck import validate
         validate(s, source="AutoMLConfig")
 
 

@@ -14,7 +14,7 @@ give the reference figures use the engine's own modules (prepare, iteration, wor
    pipeline in a warm process.
 2. Parallel efficiency, R times: M CPU-bound pipelines (kNN on 12000x20, 2 folds) with
    concurrent_iterations=2, against an ideal computed from exactly the same pipelines
-   re-run one at a time through the driver's own fork path (automl_widgets.worker.start),
+   re-run one at a time through the driver's own fork path (automl_widgets.engine.worker.start),
    and against the same pipelines run two at a time with no driver at all.
 
 What every figure means, and why the ideal is defined the way it is: docs/benchmarks.md.
@@ -204,8 +204,8 @@ class Replayer:
 
     def __init__(self, folder):
         from automl_widgets import catalog
-        from automl_widgets.prepare import prepare
-        from automl_widgets.runfolder import read_json
+        from automl_widgets.engine.prepare import prepare
+        from automl_widgets.protocol import read_json
         self.spec = read_json(os.path.join(folder, "spec.json"))
         self.ctx, _ = prepare(self.spec, folder)
         task = self.ctx.task
@@ -216,13 +216,14 @@ class Replayer:
         self.cores = None if cores == -1 else cores
 
     def proposal(self, started_event):
-        from automl_widgets.search import Proposal
+        from automl_widgets.engine.search import Proposal
         pre, est = self.names[started_event["pipeline"]]
         return Proposal(pre, est, dict(started_event.get("params") or {}))
 
     def warm(self, started, repeat_first=2):
         """Seconds each pipeline's job takes in this already warm process."""
         from threadpoolctl import threadpool_limits
+
         from automl_widgets import iteration
         out = {}
         with tempfile.TemporaryDirectory() as d, threadpool_limits(limits=self.cores), \

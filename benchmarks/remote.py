@@ -46,8 +46,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)  # run from a checkout without installing
 sys.path.insert(0, HERE)
 
-from overhead import (busy_percent, by_iteration, cpu_jiffies, median, p90,  # noqa: E402
-                      read_events, wait_quiet)
+from overhead import busy_percent, by_iteration, cpu_jiffies, median, p90, read_events, wait_quiet  # noqa: E402
 
 from automl_widgets import AutoMLConfig, Experiment, RunConfiguration, Workspace  # noqa: E402
 from automl_widgets.compute import LocalCompute, SSHCompute  # noqa: E402
@@ -308,7 +307,7 @@ def wait_drivers_gone(marker, uid, timeout=15.0):
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 info = _stat(int(entry))
-                if info and b"automl_widgets.driver" in info[3] and (
+                if info and b"automl_widgets.engine.driver" in info[3] and (
                         info[0] == uid or marker in info[3]):
                     busy = True
                     break

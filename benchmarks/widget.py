@@ -33,15 +33,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))   # synthetic.py
 
 import ipywidgets  # noqa: E402
+import synthetic  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace  # noqa: E402
-from automl_widgets.run import Run  # noqa: E402
-from automl_widgets.runfolder import EVENTS  # noqa: E402
+from automl_widgets.client.run import Run  # noqa: E402
+from automl_widgets.protocol import EVENTS  # noqa: E402
 from automl_widgets.widget import RunDetails  # noqa: E402
 from automl_widgets.widget.table import IterationTable  # noqa: E402
-
-import synthetic  # noqa: E402
 
 
 def p90(values):

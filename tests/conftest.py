@@ -33,8 +33,8 @@ def submit(ws, cancer):
 
 
 def events(run):
-    from automl_widgets.runfolder import EventReader
-    return EventReader(run.folder).read_new()
+    from automl_widgets.protocol import EventReader
+    return [e.to_dict() for e in EventReader(run.folder).read_new()]
 
 
 def finished_once(run):

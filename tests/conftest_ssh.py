@@ -1,7 +1,6 @@
 """Pytest plugin with the real-sshd fixtures; tests/conftest.py loads it with
 ``pytest_plugins = ["conftest_ssh"]``. The server itself is tests/sshd.py."""
 import pytest
-
 from sshd import Relay, SSHServer
 
 

@@ -279,7 +279,7 @@ class SSHServer:
                     os.close(fd)
                     raise SSHDSetupError(
                         f"Test user {self.username} is in use by another test session "
-                        f"(pid {holder or '?'}) for more than {self.lock_timeout:.0f} s")
+                        f"(pid {holder or '?'}) for more than {self.lock_timeout:.0f} s") from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -5,7 +5,7 @@ import json
 import os
 import uuid
 
-from automl_widgets.runfolder import EVENTS, SPEC, read_json, write_json
+from automl_widgets.protocol import EVENTS, SPEC, read_json, write_json
 
 
 class AliveTarget:

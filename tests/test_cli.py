@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from automl_widgets import Workspace
-from automl_widgets.faults import VARIABLE as FAULTS
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 SETTINGS = {"task": "classification", "primary_metric": "accuracy",
             "data_script": "get_data.py", "iterations": 3, "n_cross_validations": 2,
@@ -29,7 +29,7 @@ def cli(ws, *args, cwd=None, faults=None):
     env = {k: v for k, v in os.environ.items() if k != FAULTS}
     if faults:
         env[FAULTS] = faults
-    command = [sys.executable, "-m", "automl_widgets.cli"]
+    command = [sys.executable, "-m", "automl_widgets.client.cli"]
     command += ["--workspace", str(ws)] if ws else []
     return subprocess.run(command + list(args), capture_output=True, text=True, env=env,
                           cwd=cwd or os.getcwd(), timeout=180)
@@ -149,7 +149,9 @@ def test_a_run_that_fails_on_the_target_exits_1_with_its_error(project, tmp_path
     (tmp_path / "s.json").write_text(json.dumps(SETTINGS))
     proc = cli(ws.path, "run", str(tmp_path / "s.json"), "--experiment", "failing")
     assert proc.returncode == 1
-    assert "Run Failed: no database" in proc.stdout
+    # The error keeps its type and names the script's line (issue 9, defect 5).
+    assert "Run Failed: Loading the data failed in get_data() of" in proc.stdout
+    assert "OSError: no database" in proc.stdout and "line 2, in get_data" in proc.stdout
     assert "with no completed iteration" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -187,8 +189,12 @@ def test_show_prints_details_and_every_iteration(finished):
         assert line in proc.stdout.splitlines()
     rows = table_rows(proc.stdout)
     run = ws.find_run(run_id)
-    assert rows == {r["iteration"]: (r["pipeline"], f"{r['score']:.4f}",
-                                     f"{r['best_so_far']:.4f}") for r in run.iterations}
+    best = 0.0
+    expected = {}
+    for r in run.iterations:   # best so far, in iteration order as show prints them
+        best = max(best, r["score"])
+        expected[r["iteration"]] = (r["pipeline"], f"{r['score']:.4f}", f"{best:.4f}")
+    assert rows == expected
 
 
 def test_logs_prints_the_iteration_log(finished):
@@ -213,7 +219,7 @@ def test_cancel_one_hanging_iteration_while_following_its_log(project):
     assert proc.returncode == 0, proc.stderr
     run = ws.find_run(proc.stdout.strip())
     assert run.wait_until(running(1), timeout=60)
-    follow = subprocess.Popen([sys.executable, "-m", "automl_widgets.cli", "--workspace",
+    follow = subprocess.Popen([sys.executable, "-m", "automl_widgets.client.cli", "--workspace",
                                ws.path, "logs", run.id, "1", "--follow"],
                               stdout=subprocess.PIPE, text=True)
     try:

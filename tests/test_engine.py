@@ -9,12 +9,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import events, finished_once
 from sklearn.pipeline import Pipeline
 
 from automl_widgets import AutoMLRun, Experiment, metrics
-from automl_widgets.faults import VARIABLE as FAULTS
-
-from conftest import events, finished_once
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 
 def statuses(run):
@@ -264,6 +263,7 @@ def test_at_most_concurrent_iterations_run_at_once(submit, monkeypatch):
 
 def test_dataframe_with_categories_text_and_missing_values(ws):
     import pandas as pd
+
     from automl_widgets import AutoMLConfig
     rng = np.random.default_rng(0)
     n = 240
@@ -294,6 +294,7 @@ def test_dataframe_with_categories_text_and_missing_values(ws):
 def test_sparse_input_uses_only_sparse_capable_models(ws):
     import scipy.sparse as sp
     from sklearn.datasets import make_classification
+
     from automl_widgets import AutoMLConfig
     X, y = make_classification(200, 40, random_state=0)
     Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0))
@@ -310,6 +311,7 @@ def test_sparse_input_uses_only_sparse_capable_models(ws):
 @pytest.mark.parametrize("split", ["validation_size", "X_valid"])
 def test_regression_with_holdout_and_sample_weight(ws, split):
     from sklearn.datasets import load_diabetes
+
     from automl_widgets import AutoMLConfig
     X, y = load_diabetes(return_X_y=True)
     extra = ({"validation_size": 0.25, "sample_weight": np.linspace(0.5, 1.5, len(y))}

@@ -6,12 +6,11 @@ import re
 import shutil
 
 import pytest
+from browser import Browser, JupyterLab, screenshot
 from playwright.sync_api import expect
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
-from automl_widgets.faults import VARIABLE as FAULTS
-from browser import Browser, JupyterLab, screenshot
-
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 EXAMPLE = "notebooks/01-local-classification.ipynb"

@@ -6,7 +6,7 @@ import pytest
 from sklearn import metrics as skm
 
 from automl_widgets import catalog, metrics
-from automl_widgets.search import Searcher
+from automl_widgets.engine.search import Searcher
 
 
 def test_every_classic_metric_is_registered_with_a_direction():

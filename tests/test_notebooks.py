@@ -19,7 +19,7 @@ from jupyter_client.manager import KernelManager
 from nbclient.exceptions import CellExecutionError
 
 from automl_widgets import ConfigError, Workspace
-from automl_widgets.faults import VARIABLE as FAULTS
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

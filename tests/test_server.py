@@ -4,12 +4,13 @@ import json
 
 import pytest
 import tornado.httpclient
+
 # pytest-jupyter's fixtures, for this module only (its autouse event-loop and server
 # clean-up fixtures would otherwise wrap every test of the suite).
 from pytest_jupyter.jupyter_core import *  # noqa: F401,F403
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
-from automl_widgets.faults import VARIABLE as FAULTS
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.server.handlers import ROUTES
 
 HANGS = 1

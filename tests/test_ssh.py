@@ -6,12 +6,11 @@ import sys
 import textwrap
 
 import pytest
+from conftest import events, finished_once
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
 from automl_widgets.compute import SSHCompute, SSHError
-from automl_widgets.faults import VARIABLE as FAULTS
-
-from conftest import events, finished_once
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 GET_DATA = textwrap.dedent("""
     from sklearn.datasets import load_breast_cancer

@@ -6,7 +6,6 @@ import time
 
 import paramiko
 import pytest
-
 from sshd import PYTHON, SYSTEM_PATH
 
 

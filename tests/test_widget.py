@@ -6,16 +6,15 @@ import shutil
 
 import ipywidgets
 import pytest
+import synthetic
 from plotly.callbacks import Points
 
 from automl_widgets import Experiment
-from automl_widgets.faults import VARIABLE as FAULTS
-from automl_widgets.run import Run
+from automl_widgets.engine.faults import VARIABLE as FAULTS
+from automl_widgets.client.run import Run
 from automl_widgets.widget import RunDetails
 from automl_widgets.widget.plot import MetricPlot
 from automl_widgets.widget.table import IterationTable, table_rows
-
-import synthetic
 
 
 def rows_by(d):

@@ -12,14 +12,14 @@ import shutil
 
 import nbformat
 import pytest
+from browser import Browser, JupyterLab, Notebook7, run_all_cells, screenshot
 from playwright.sync_api import expect
 
-from automl_widgets.faults import VARIABLE as FAULTS
-from browser import Browser, JupyterLab, Notebook7, run_all_cells, screenshot
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 HANGS = 5
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
-CELL = f"""\
+CELL = """\
 from sklearn.datasets import load_breast_cancer
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 from automl_widgets.widget import RunDetails

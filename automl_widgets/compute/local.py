@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from ..runfolder import DRIVER_LOG, DRIVER_PID
+from ..protocol import DRIVER_LOG, liveness
 
 
 class LocalCompute:
@@ -14,32 +14,21 @@ class LocalCompute:
     def start(self, folder: str) -> int:
         """Start the driver in its own session and return its pid (well under a second)."""
         with open(os.path.join(folder, DRIVER_LOG), "ab") as log:
-            subprocess.run([sys.executable, "-m", "automl_widgets.driver", folder, "--detach"],
+            subprocess.run([sys.executable, "-m", "automl_widgets.engine.driver", folder, "--detach"],
                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                            start_new_session=True, close_fds=True, cwd=folder, check=True)
         return self.driver_pid(folder)
 
     @staticmethod
     def driver_pid(folder) -> int | None:
-        try:
-            with open(os.path.join(folder, DRIVER_PID)) as f:
-                return int(f.read().strip())
-        except (FileNotFoundError, ValueError):
-            return None
+        info = liveness.recorded(folder)
+        return None if info is None else info["pid"]
 
     def mirror(self, folder):
         return None  # the run folder is here already
 
     def driver_alive(self, folder) -> bool:
-        pid = self.driver_pid(folder)
-        if pid is None:
-            return False
-        try:  # the pid must still be our driver, not a process that reused the number
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-        return b"automl_widgets.driver" in cmd and folder.encode() in cmd
+        return liveness.alive(folder)
 
     def describe(self) -> dict:
         return {"type": "local", "name": self.name}

@@ -15,8 +15,20 @@ import os
 import posixpath
 import time
 
-from ..runfolder import (CONTROL, DRIVER_LOG, EVENTS, ITERATIONS, SPEC, EventReader, read_json,
-                         write_json)
+from ..protocol import (
+    CONTROL,
+    DRIVER_LOG,
+    EVENTS,
+    INLINE_DATA,
+    ITERATIONS,
+    LOG,
+    REMOTE,
+    SPEC,
+    EventReader,
+    events,
+    read_json,
+    write_json,
+)
 
 DEADLINE = 10.0          # seconds any one remote operation may take before the link is dead
 BACKOFF = (0.5, 1, 2, 4, 8)
@@ -51,13 +63,13 @@ def start(target, folder) -> None:
             remote_spec["data_script"] = remote_spec["data"]["script"]
             remote_spec["path"] = project
         else:
-            sftp.put(os.path.join(folder, "data.joblib"), posixpath.join(remote, "data.joblib"))
+            sftp.put(os.path.join(folder, INLINE_DATA), posixpath.join(remote, INLINE_DATA))
         with sftp.open(posixpath.join(remote, SPEC), "w") as f:
             f.write(json.dumps(remote_spec, indent=1))
         sftp.close()
         # The fault-injection drill variable travels along, so drills work remotely too.
         launch = ('cd "$1" && PYTHONPATH="$2" AUTOML_WIDGETS_FAULTS="$4" exec setsid "$3" '
-                  '-m automl_widgets.driver "$1" --detach </dev/null >>"$1/driver.log" 2>&1')
+                  '-m automl_widgets.engine.driver "$1" --detach </dev/null >>"$1/driver.log" 2>&1')
         faults = os.environ.get("AUTOML_WIDGETS_FAULTS", "")
         code, out, err = target.run(["sh", "-c", launch, "-", remote, env["pkg"], env["python"],
                                      faults], client, timeout=60)
@@ -66,7 +78,7 @@ def start(target, folder) -> None:
                                f"{err or out}")
     finally:
         client.close()
-    write_json(os.path.join(folder, "remote.json"), {"target": target.name, "folder": remote})
+    write_json(os.path.join(folder, REMOTE), {"target": target.name, "folder": remote})
 
 
 def _upload_tree(sftp, local, remote):
@@ -87,7 +99,7 @@ class Mirror:
 
     def __init__(self, target, folder):
         self.target, self.folder = target, folder
-        self.remote = read_json(os.path.join(folder, "remote.json"))["folder"]
+        self.remote = read_json(os.path.join(folder, REMOTE))["folder"]
         self.client = self.sftp = None
         self.failures = 0
         self.next_try = 0.0
@@ -166,13 +178,13 @@ class Mirror:
     def _copy_logs(self):
         """Logs of running iterations, and of each finished one a last time."""
         for e in self._events.read_new():
-            if e["event"] == "iteration_started":
-                self.live.add(e["iteration"])
-            elif e["event"] == "iteration_finished":
-                self.live.discard(e["iteration"])
-                self.closing.add(e["iteration"])
+            if isinstance(e, events.IterationStarted):
+                self.live.add(e.iteration)
+            elif isinstance(e, events.IterationFinished):
+                self.live.discard(e.iteration)
+                self.closing.add(e.iteration)
         for n in sorted(self.live | self.closing):
-            self._copy(os.path.join(ITERATIONS, str(n), "log.txt"))
+            self._copy(os.path.join(ITERATIONS, str(n), LOG))
         self.closing.clear()
 
     def _push_requests(self):
@@ -186,10 +198,12 @@ class Mirror:
             self.pushed.add(name)
 
     def _driver_alive(self) -> bool:
+        env = self.target.workspace.load_target(self.target.name).get("environment") or {}
         code, _, _ = self.target.run(
-            ["sh", "-c", 'pid=$(cat "$1/driver.pid") && grep -q automl_widgets.driver '
-             '"/proc/$pid/cmdline"', "-", self.remote], self.client, timeout=DEADLINE)
-        return code == 0
+            ["sh", "-c", 'PYTHONPATH="$1" exec "$2" -m automl_widgets.protocol.liveness "$3"',
+             "-", env.get("pkg", ""), env.get("python", "python3"), self.remote],
+            self.client, timeout=DEADLINE)
+        return code != 3  # anything else is no proof of death
 
     def fetch(self, rel) -> str:
         """Download one file of the remote run folder (a model) into the local copy."""

@@ -21,7 +21,7 @@ from importlib import metadata
 from .ssh import SSHError
 
 PINNED = ("numpy", "scipy", "scikit-learn", "joblib", "pandas")   # must equal this side's
-RUNTIME = ("threadpoolctl", "optuna")                            # any recent version
+RUNTIME = ("threadpoolctl", "optuna", "psutil")                            # any recent version
 _MODULES = {"scikit-learn": "sklearn"}
 
 PROBE = """
@@ -94,7 +94,7 @@ def prepare(target, client, progress=print) -> dict:
     if not lines:  # environment and package found as they should be: nothing changed
         return {"python": python, "pkg": pkg, "home": home}
     check = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-             "import automl_widgets.driver, automl_widgets.prepare, sklearn", pkg]
+             "import automl_widgets.engine.driver, automl_widgets.engine.prepare, sklearn", pkg]
     code, out, err = target.run(check, client, timeout=120)
     if code != 0:
         raise _explain("The run environment does not import", check, code, out, err,

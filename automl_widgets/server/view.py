@@ -13,9 +13,9 @@ import re
 import threading
 
 from .. import metrics
+from ..client.run import ChildRun, Run
+from ..client.workspace import Workspace
 from ..config import ConfigError
-from ..run import ChildRun, Run
-from ..workspace import Workspace
 
 RUN_ID = re.compile(r"^AutoML_[0-9a-f\-]{36}$")
 HOW_TO_CREATE = ("No AutoML workspace here. Create one in a notebook with "
@@ -80,8 +80,9 @@ class WorkspaceView:
             except OSError:
                 parts.append("-")
         with self._lock:
-            live = [r for r in self._runs.values() if not r.state.finished]
-        parts += [f"{r.id[-12:]}:{r.state.last_seq}:{r.link}" for r in live]
+            live = [r.snapshot() | {"id": r.id} for r in self._runs.values()]
+        parts += [f"{r['id'][-12:]}:{r['last_seq']}:{r['link']}" for r in live
+                  if not r["finished"]]
         return "|".join(parts)
 
     def experiments(self, since: str | None = None) -> dict:
@@ -103,20 +104,20 @@ class WorkspaceView:
 
     def detail(self, run_id: str) -> dict:
         run = self.run(run_id)
-        with run._changed:
-            s = run.state
-            out = summary(run)
-            out.update(
-                iterations=[_iteration(r) for _, r in sorted(s.iterations.items())],
-                error=s.error, warnings=list(s.warnings), stop_reason=s.stop_reason,
-                metrics=_metrics(run), log_sizes={str(k): v for k, v in run.log_sizes.items()},
-                snippet=f'AutoMLRun(Experiment(ws, "{run.experiment.name}"), "{run.id}")')
+        s = run.snapshot()
+        out = summary(run, s)
+        out.update(
+            iterations=[_iteration(r) for r in s["iterations"]],
+            error=s["error"], warnings=[w["message"] for w in s["warnings"]],
+            stop_reason=s["stop_reason"], metrics=_metrics(run, s["iterations"]),
+            log_sizes={str(k): v for k, v in s["log_sizes"].items()},
+            snippet=f'AutoMLRun(Experiment(ws, "{run.experiment.name}"), "{run.id}")')
         return out
 
     def log(self, run_id: str, iteration: int, offset: int = 0) -> dict:
         run = self._iteration_of(run_id, iteration)
         text, new_offset = ChildRun(run, iteration).read_log(max(0, offset))
-        rec = run.state.iterations.get(iteration) or {}
+        rec = ChildRun(run, iteration).record
         return {"text": text, "offset": new_offset, "status": rec.get("status")}
 
     def cancel(self, run_id: str) -> dict:
@@ -148,27 +149,25 @@ class WorkspaceView:
                 run.close()
 
 
-def summary(run: Run) -> dict:
-    with run._changed:
-        s = run.state
-        best = s.iterations.get(s.best) if s.best is not None else None
-        return {
-            "id": run.id, "experiment": run.experiment.name, "status": s.status,
-            "target": run.spec["target"]["name"], "live": not s.finished,
-            "done": s.done, "total": run.spec["iterations"], "primary_metric": s.spec["primary_metric"],
-            "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
-                                               "pipeline": best.get("pipeline")},
-            "created": run.spec.get("created"), "started": s.start_time, "ended": s.end_time,
-            "duration": s.elapsed(),
-            "link": run.link or None}
+def summary(run: Run, s: dict | None = None) -> dict:
+    s = s or run.snapshot()
+    best = next((r for r in s["iterations"] if r["iteration"] == s["best"]), None)
+    return {
+        "id": run.id, "experiment": run.experiment.name, "status": s["status"],
+        "target": run.spec["target"]["name"], "live": not s["finished"],
+        "done": s["done"], "total": run.spec["iterations"],
+        "primary_metric": run.spec["primary_metric"],
+        "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
+                                           "pipeline": best.get("pipeline")},
+        "created": run.spec.get("created"), "started": s["start_time"], "ended": s["end_time"],
+        "duration": s["elapsed"], "link": s["link"]}
 
 
 def _iteration(rec: dict) -> dict:
     return {k: rec.get(k) for k in ("iteration", "pipeline", "status", "duration", "score",
-                                    "best_so_far", "metrics", "params", "start_time", "reason")}
+                                    "metrics", "params", "start_time", "reason")}
 
 
-def _metrics(run) -> list[dict]:
+def _metrics(run, iterations) -> list[dict]:
     return [{"name": name, "greater_is_better": metrics.get(name).greater_is_better}
-            for name in metrics.computed(run.state.iterations.values(),
-                                         run.spec["primary_metric"])]
+            for name in metrics.computed(iterations, run.spec["primary_metric"])]

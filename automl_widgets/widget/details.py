@@ -15,8 +15,8 @@ from copy import deepcopy
 import ipywidgets as widgets
 from IPython.display import display
 
-from .. import console
-from ..run import ChildRun
+from ..client import console
+from ..client.run import ChildRun
 from .plot import PLOT_WIDTH, MetricPlot
 from .table import IterationTable
 
@@ -138,7 +138,9 @@ class RunDetails(widgets.VBox):
     def text(self) -> str:
         run = self.run
         lines = [console.header(run.id, self.primary, run.spec["target"]["name"])]
-        lines += [console.row(r) for r in run.iterations]
+        records = run.iterations
+        best = run.state.best_so_far([r["iteration"] for r in records])
+        lines += [console.row(r, b) for r, b in zip(records, best)]
         if not run.iterations:
             lines.append(" (no iterations yet)")
         lines.append(f"Status: {run.status}" + (f": {run.error}" if run.error else ""))

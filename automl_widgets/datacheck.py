@@ -1,25 +1,25 @@
-"""The training data: checks shared by the kernel (in-memory X, y) and the target
-(a data script's result), loading on the target, and featurization for preprocess=True."""
+"""Checks of the training data, shared by the kernel (in-memory X, y, before anything
+starts) and the target (what a data script returned)."""
 from __future__ import annotations
-
-import importlib.util
-import os
-import sys
 
 import numpy as np
 
-from .config import ConfigError
-from .metrics import CLASSIFICATION, REGRESSION
+from .metrics import REGRESSION
+
+
+class ConfigError(ValueError):
+    """A setting of AutoMLConfig (or the data it names) is not valid."""
+
 
 KEYS = ("X", "y", "X_valid", "y_valid", "sample_weight")
 
 
-def _is_sparse(X) -> bool:
+def is_sparse(X) -> bool:
     import scipy.sparse as sp
     return sp.issparse(X)
 
 
-def _is_frame(X) -> bool:
+def is_frame(X) -> bool:
     return hasattr(X, "dtypes") and hasattr(X, "columns")
 
 
@@ -35,20 +35,20 @@ def as_target(y) -> np.ndarray:
 
 
 def _non_numeric_columns(X) -> list:
-    if _is_frame(X):
+    if is_frame(X):
         import pandas as pd
         return [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c])
                                              or pd.api.types.is_bool_dtype(X[c]))]
-    if _is_sparse(X):
+    if is_sparse(X):
         return []
     arr = np.asarray(X)
     return [] if np.issubdtype(arr.dtype, np.number) or arr.dtype == bool else ["(all)"]
 
 
 def _nan_columns(X) -> list:
-    if _is_frame(X):
+    if is_frame(X):
         return [c for c in X.columns if X[c].isna().any()]
-    if _is_sparse(X):
+    if is_sparse(X):
         return ["(sparse)"] if np.isnan(X.data).any() else []
     arr = np.asarray(X, dtype=float)
     return [int(i) for i in np.flatnonzero(np.isnan(arr).any(axis=0))]
@@ -60,10 +60,10 @@ def validate(d: dict, source: str) -> None:
     X, y = d.get("X"), d.get("y")
     if X is None or y is None:
         raise ConfigError(f"{source}: both 'X' and 'y' are required.")
-    if not (_is_frame(X) or _is_sparse(X) or hasattr(X, "__len__")):
+    if not (is_frame(X) or is_sparse(X) or hasattr(X, "__len__")):
         raise ConfigError(f"{source}: 'X' must be a numpy array, a pandas DataFrame or a "
                           f"scipy sparse matrix. Got {type(X).__name__}.")
-    shape = np.shape(X) if not (_is_frame(X) or _is_sparse(X)) else X.shape
+    shape = np.shape(X) if not (is_frame(X) or is_sparse(X)) else X.shape
     if len(shape) != 2:
         raise ConfigError(f"{source}: 'X' must be 2-dimensional (rows x features). "
                           f"Got shape {shape}.")
@@ -111,77 +111,3 @@ def validate(d: dict, source: str) -> None:
             raise ConfigError(f"{source}: 'X' contains NaN (columns {nan[:5]}); set "
                               "preprocess=True (featurization='auto') to impute missing "
                               "values, or fill them yourself.")
-
-
-def run_data_script(script: str, path: str | None) -> dict:
-    """Import the user's data script on the target and call its get_data()."""
-    if path:
-        os.chdir(path)
-        sys.path.insert(0, path)
-    sys.path.insert(0, os.path.dirname(script))
-    spec = importlib.util.spec_from_file_location("automl_data_script", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not callable(getattr(module, "get_data", None)):
-        raise ConfigError(f"The data_script {script} does not define get_data().")
-    result = module.get_data()
-    if not isinstance(result, dict):
-        raise ConfigError(f"get_data() in {script} must return a dict with 'X' and 'y'; "
-                          f"it returned {type(result).__name__}.")
-    unknown = sorted(set(result) - set(KEYS))
-    missing = [k for k in ("X", "y") if result.get(k) is None]
-    if unknown or missing:
-        raise ConfigError(f"get_data() in {script} returned keys {sorted(result)}; it must "
-                          f"return 'X' and 'y' and may add 'X_valid', 'y_valid', "
-                          f"'sample_weight'" + (f" (missing: {missing})" if missing else "")
-                          + (f" (unknown: {unknown})" if unknown else "") + ".")
-    return result
-
-
-# ---- featurization (preprocess=True) --------------------------------------------------
-
-def column_kinds(X) -> dict:
-    """Split a DataFrame's columns into numeric, categorical and text-like."""
-    kinds = {"numeric": [], "categorical": [], "text": []}
-    if not _is_frame(X):
-        kinds["numeric"] = None  # all columns
-        return kinds
-    import pandas as pd
-    for c in X.columns:
-        col = X[c]
-        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            kinds["numeric"].append(c)
-            continue
-        values = col.dropna().astype(str)
-        many = values.nunique() > max(50, 0.3 * len(values))
-        wordy = values.str.contains(" ").mean() > 0.5 if len(values) else False
-        kinds["text" if many and wordy else "categorical"].append(c)
-    return kinds
-
-
-def build_featurizer(kinds: dict, sparse: bool):
-    """An unfitted scikit-learn transformer that imputes and encodes raw rows."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
-
-    if kinds["numeric"] is None:
-        return SimpleImputer(strategy="median", keep_empty_features=True)
-    parts = []
-    if kinds["numeric"]:
-        parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=True,
-                                               keep_empty_features=True), kinds["numeric"]))
-    if kinds["categorical"]:
-        parts.append(("categorical", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value="missing"),
-            FunctionTransformer(np.asarray, kw_args={"dtype": str}),
-            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=50,
-                          sparse_output=False)), kinds["categorical"]))
-    for c in kinds["text"]:
-        parts.append((f"text_{c}", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value=""),
-            FunctionTransformer(np.ravel),
-            TfidfVectorizer(max_features=200)), [c]))
-    return ColumnTransformer(parts, sparse_threshold=0.3 if sparse else 0)

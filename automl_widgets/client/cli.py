@@ -14,11 +14,10 @@ import re
 import sys
 import time
 
+from ..config import AutoMLConfig, ConfigError
+from ..protocol import LOG, MODEL, iteration_dir, read_from
 from . import console
-from .config import AutoMLConfig, ConfigError
 from .run import Run
-from .runfolder import iteration_dir
-from .worker import LOG
 from .workspace import Experiment, Workspace
 
 FOLLOW_POLL = 0.2  # seconds between looks at a followed log file (its growth is no event)
@@ -89,7 +88,7 @@ def report_best(run) -> int:
     best = s.iterations[s.best]
     print(f"\nBest iteration: {s.best}\nPipeline: {best['pipeline']}\n"
           f"{run.spec['primary_metric']}: {best['score']:.4f}\n"
-          f"Model: {os.path.join(iteration_dir(run.folder, s.best), 'model.joblib')}")
+          f"Model: {os.path.join(iteration_dir(run.folder, s.best), MODEL)}")
     return 0 if s.status == "Completed" else 1
 
 
@@ -160,8 +159,10 @@ def cmd_show(args) -> int:
         if value is not None:
             print(f"{label + ':':<13}{value}")
     print("\n" + console.HEADER)
-    for rec in run.iterations:  # a trait: a consistent copy even while the run goes on
-        print(console.row(rec))
+    records = run.snapshot()["iterations"]   # a consistent copy while the run goes on
+    best = run.state.best_so_far([r["iteration"] for r in records])
+    for rec, b in zip(records, best):
+        print(console.row(rec, b))
     return 0
 
 
@@ -187,15 +188,10 @@ def cmd_logs(args) -> int:
 
 
 def copy_new_bytes(path, offset) -> int:
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except FileNotFoundError:  # not started yet
-        return offset
+    data, offset = read_from(path, offset)   # nothing yet while it has not started
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
-    return offset + len(data)
+    return offset
 
 
 def cmd_cancel(args) -> int:

@@ -1,6 +1,6 @@
 """The experiment loop on the target: the only writer of a run folder.
 
-    python -m automl_widgets.driver RUN_FOLDER [--detach]
+    python -m automl_widgets.engine.driver RUN_FOLDER [--detach]
 
 Loads the data once, then keeps up to concurrent_iterations forked iteration processes
 busy with the searcher's proposals, within the budgets; acts on control/ requests; ends
@@ -13,62 +13,85 @@ import os
 import selectors
 import signal
 import sys
+import threading
 import time
 
-from .runfolder import (CANCELED, COMPLETED, CONTROL, DRIVER_PID, FAILED, SPEC, TIMED_OUT,
-                        EventWriter, iteration_dir, read_json)
+from ..protocol import (
+    CANCEL_RUN,
+    SPEC,
+    EventWriter,
+    Status,
+    cancel_iteration_request,
+    iteration_dir,
+    liveness,
+    read_json,
+    requests,
+)
+from ..protocol import events as ev
 
-POLL = 0.05  # seconds between looks at control/ while iterations run
+POLL = 0.05  # seconds between looks at control/ while iterations run or data loads
 
-log = logging.getLogger("automl_widgets.driver")
+log = logging.getLogger("automl_widgets.engine.driver")
+
+
+def _limit(value):
+    """A time budget from the spec: None (or inf, written as null) is no limit."""
+    return None if value is None else float(value)
 
 
 class Driver:
     def __init__(self, folder):
-        from . import metrics
+        from .. import metrics
         self.folder = folder
         self.spec = read_json(os.path.join(folder, SPEC))
         self.metric = metrics.get(self.spec["primary_metric"])
         self.events = EventWriter(folder)
         self.running = {}          # n -> (Worker, proposal)
         self.completed = []        # (n, folder, score) of iterations with predictions
+        self.first_failure = None  # (n, reason) of the first iteration that failed
         self.best = None
         self.since_best = 0
         self.cancel = False
         self.stop_reason = None
         self.selector = selectors.DefaultSelector()
+        self.max_time = _limit(self.spec["max_time_sec"])
+        minutes = _limit(self.spec["experiment_timeout_minutes"])
+        self.deadline_sec = None if minutes is None else minutes * 60
+        self.t0 = time.monotonic()
+
+    def emit(self, event):
+        return self.events.emit(event)
 
     # ---- control ---------------------------------------------------------------------
-    def _requests(self) -> set[str]:
-        try:
-            return set(os.listdir(os.path.join(self.folder, CONTROL)))
-        except FileNotFoundError:
-            return set()
+    def cancel_wanted(self, found=None) -> bool:
+        return self.cancel or CANCEL_RUN in (requests(self.folder) if found is None else found)
+
+    def over_deadline(self) -> bool:
+        return self.deadline_sec is not None and time.monotonic() - self.t0 > self.deadline_sec
 
     def check_control(self):
-        requests = self._requests()
-        if ("cancel_run" in requests or self.cancel) and self.stop_reason != "canceled":
+        found = requests(self.folder)
+        if self.cancel_wanted(found) and self.stop_reason != "canceled":
             self.stop_reason, self.cancel = "canceled", True
-            self.events.emit("cancel_requested")
+            self.emit(ev.CancelRequested())
             for worker, _ in self.running.values():
-                worker.kill(CANCELED, "the run was canceled")
+                worker.kill(Status.CANCELED, "the run was canceled")
         for n, (worker, _) in self.running.items():
-            if f"cancel_iteration.{n}" in requests:
-                worker.kill(CANCELED, "canceled on request")
-            elif time.monotonic() - worker.started > self.spec["max_time_sec"]:
-                worker.kill(TIMED_OUT, f"exceeded max_time_sec={self.spec['max_time_sec']}")
-        deadline = self.spec["experiment_timeout_minutes"]
-        if deadline and not self.stop_reason and time.monotonic() - self.t0 > deadline * 60:
+            if cancel_iteration_request(n) in found:
+                worker.kill(Status.CANCELED, "canceled on request")
+            elif self.max_time is not None and time.monotonic() - worker.started > self.max_time:
+                worker.kill(Status.TIMED_OUT, f"exceeded max_time_sec={self.spec['max_time_sec']}")
+        if not self.stop_reason and self.over_deadline():
             self.stop_reason = "experiment_timeout"
             for worker, _ in self.running.values():
-                worker.kill(CANCELED, "experiment_timeout_minutes reached")
-        return requests
+                worker.kill(Status.CANCELED, "experiment_timeout_minutes reached")
+        return found
 
     # ---- iterations ------------------------------------------------------------------
     def launch(self, n, name, params, job, proposal=None):
         from . import worker
-        self.events.emit("iteration_started", iteration=n, pipeline=name, params=params,
-                         run_id=f"{self.spec['run_id']}_{n}")
+        self.emit(ev.IterationStarted(iteration=n, pipeline=name, params=params,
+                                      run_id=f"{self.spec['run_id']}_{n}"))
         cores = self.spec["max_cores_per_iteration"]
         w = worker.start(n, iteration_dir(self.folder, n), job,
                          None if cores == -1 else cores)
@@ -79,14 +102,17 @@ class Driver:
         w, (name, params, proposal) = self.running.pop(n)
         self.selector.unregister(w)
         result = w.reap()
-        score = result.get("score") if result["status"] == COMPLETED else None
+        completed = result["status"] == Status.COMPLETED
+        score = result.get("score") if completed else None
         if proposal is not None:
             self.searcher.tell(proposal, score)
-        params = result.get("params", params)
-        self.events.emit("iteration_finished", iteration=n, pipeline=name, params=params,
-                         status=result["status"], duration=result["duration"],
-                         metrics=result.get("metrics", {}), reason=result.get("reason"))
+        self.emit(ev.IterationFinished(
+            iteration=n, pipeline=name, params=result.get("params", params),
+            status=result["status"], duration=result["duration"],
+            metrics=result.get("metrics", {}), reason=result.get("reason")))
         log.info("iteration %d %s %s %s", n, name, result["status"], score)
+        if result["status"] == Status.FAILED and self.first_failure is None:
+            self.first_failure = (n, result.get("reason"))
         if score is not None and score == score:
             self.completed.append((n, iteration_dir(self.folder, n), score))
             if self.best is None or self.metric.better(score, self.best):
@@ -113,14 +139,13 @@ class Driver:
         from . import iteration
         n = start
         while True:
-            requests = self.check_control()
+            found = self.check_control()
             self.check_budgets()
             while not self.stop_reason and len(self.running) < self.spec["concurrent_iterations"] \
                     and n < last:
-                if f"cancel_iteration.{n}" in requests:  # canceled before it began
-                    self.events.emit("iteration_finished", iteration=n, pipeline="",
-                                     status=CANCELED, duration=0, metrics={},
-                                     reason="canceled before it started")
+                if cancel_iteration_request(n) in found:  # canceled before it began
+                    self.emit(ev.IterationFinished(iteration=n, status=Status.CANCELED,
+                                                   duration=0, reason="canceled before it started"))
                 else:
                     p = self.searcher.ask()
                     self.launch(n, p.name(ctx.task), p.params,
@@ -146,21 +171,64 @@ class Driver:
                 self.wait_any()
             n += 1
 
+    # ---- loading the data, interruptibly ---------------------------------------------
+    def load_data(self):
+        """prepare() in a thread while this one watches control/ and the deadline, so a
+        cancel or experiment_timeout_minutes takes effect while get_data() still runs.
+        Returns (ctx, info), or None once the run has been ended here."""
+        from .prepare import describe_error, prepare
+        out = {}
+
+        def work():
+            try:
+                out["value"] = prepare(self.spec, self.folder)
+            except BaseException as exc:  # noqa: BLE001 - SystemExit from the script too
+                out["error"] = describe_error(exc, self.spec)
+        thread = threading.Thread(target=work, name="get_data", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(POLL)
+            if thread.is_alive() and self.cancel_wanted():
+                self.abandon(Status.CANCELED, None, "canceled",
+                             "canceled while get_data() was running")
+            if thread.is_alive() and self.over_deadline():
+                minutes = self.spec["experiment_timeout_minutes"]
+                self.abandon(Status.FAILED, f"experiment_timeout_minutes={minutes} was reached "
+                             "while the data was still loading (get_data() had not returned).",
+                             "experiment_timeout", "timed out while get_data() was running")
+        if "error" in out:
+            log.error("preparing the data failed: %s", out["error"])
+            self.emit(ev.RunFinished(status=Status.FAILED, error=out["error"],
+                                     reason="data_error"))
+            return None
+        return out["value"]
+
+    def abandon(self, status, error, reason, note):
+        """End the run now, with the loading thread still busy: the process exits."""
+        log.info("run ended: %s", note)
+        if status == Status.CANCELED:
+            self.emit(ev.CancelRequested())
+        self.emit(ev.RunFinished(status=status, error=error, reason=reason))
+        logging.shutdown()
+        sys.stdout.flush()
+        try:  # whatever get_data() started goes too
+            import psutil
+            for child in psutil.Process().children(recursive=True):
+                child.kill()
+        finally:
+            os._exit(0)
+
     # ---- the whole run ---------------------------------------------------------------
     def run(self):
-        from . import catalog
-        from .prepare import prepare
+        from .. import catalog
         from .search import Searcher
         self.t0 = time.monotonic()
-        self.events.emit("run_started", pid=os.getpid(), host=os.uname().nodename)
-        try:
-            ctx, info = prepare(self.spec, self.folder)
-        except Exception as exc:  # data script problems end the run with their message
-            log.exception("preparing the data failed")
-            self.events.emit("run_finished", status=FAILED, error=f"{exc}",
-                             reason="data_error")
+        self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
+        loaded = self.load_data()
+        if loaded is None:
             return
-        self.events.emit("data_loaded", **info)
+        ctx, info = loaded
+        self.emit(ev.DataLoaded(**info))
         s = self.spec
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"])
@@ -172,9 +240,29 @@ class Driver:
             self.ensembles(ctx, n)
         elif ensembling and not self.stop_reason:  # nothing to ensemble: search on instead
             self.search(ctx, s["iterations"], start=n)
-        status = CANCELED if self.stop_reason == "canceled" else COMPLETED
-        self.events.emit("run_finished", status=status, reason=self.stop_reason or
-                         "iterations_done", best_score=self.best)
+        status, error = Status.COMPLETED, None
+        if self.stop_reason == "canceled":
+            status = Status.CANCELED
+        elif not self.completed and self.first_failure is not None:
+            n, reason = self.first_failure
+            status = Status.FAILED
+            error = f"No iteration completed; the first failure was iteration {n}: {reason}"
+        self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
+                                 reason=self.stop_reason or "iterations_done"))
+
+    def fail(self, exc):
+        """The driver itself failed: end every running iteration and the run, saying why."""
+        why = f"{type(exc).__name__}: {exc}"
+        for n, (w, (name, params, _)) in list(self.running.items()):
+            w.kill(Status.FAILED, f"the driver failed ({why})")
+            try:
+                w.reap()
+            except Exception:
+                pass
+            self.emit(ev.IterationFinished(iteration=n, pipeline=name, params=params,
+                                           status=Status.FAILED,
+                                           reason=f"the driver failed ({why})"))
+        self.emit(ev.RunFinished(status=Status.FAILED, error=why, reason="driver_error"))
 
 
 def _setup_logging(folder, spec):
@@ -204,12 +292,10 @@ def main(argv=None):
         # driver's pid and exits; the driver is then nobody's child and leaves no zombie.
         pid = os.fork()
         if pid:
-            with open(os.path.join(folder, DRIVER_PID), "w") as f:
-                f.write(str(pid))
+            liveness.record(folder, pid)
             os._exit(0)
     else:
-        with open(os.path.join(folder, DRIVER_PID), "w") as f:
-            f.write(str(os.getpid()))
+        liveness.record(folder, os.getpid())
     _limit_threads(read_json(os.path.join(folder, SPEC)))
     driver = Driver(folder)
     _setup_logging(folder, driver.spec)
@@ -221,11 +307,7 @@ def main(argv=None):
         driver.run()
     except BaseException as exc:
         log.exception("the driver failed")
-        for w, _ in driver.running.values():
-            w.kill(FAILED, "the driver failed")
-            w.reap()
-        driver.events.emit("run_finished", status=FAILED, error=f"{type(exc).__name__}: {exc}",
-                           reason="driver_error")
+        driver.fail(exc)
         raise
 
 

@@ -15,7 +15,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from . import catalog
+from .. import catalog
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

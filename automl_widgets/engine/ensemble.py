@@ -11,8 +11,10 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
-from . import iteration, metrics
-from .iteration import MODEL, Context
+from .. import metrics
+from ..protocol import MODEL
+from . import iteration
+from .iteration import Context
 
 
 def _candidates(ctx, members, limit=15):

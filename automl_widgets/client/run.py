@@ -12,10 +12,24 @@ import time
 
 import traitlets
 
-from . import console, metrics
-from .runfolder import (CANCEL_REQUESTED, DRIVER_LOG, FAILED, MODEL, RUNNING, SPEC,
-                        EventReader, RunState, iteration_dir, read_json, request)
-from .worker import LOG
+from .. import metrics
+from ..protocol import (
+    CANCEL_RUN,
+    DRIVER_LOG,
+    LOG,
+    MODEL,
+    REMOTE,
+    SPEC,
+    EventReader,
+    RunState,
+    Status,
+    cancel_iteration_request,
+    iteration_dir,
+    read_from,
+    read_json,
+    request,
+)
+from . import console
 
 SYNC_INTERVAL = 0.1   # seconds between looks at events.jsonl
 LIVENESS_INTERVAL = 2.0
@@ -37,7 +51,7 @@ class Run(traitlets.HasTraits):
             raise KeyError(f"No run {run_id!r} in {experiment!r} (no {self.folder}).")
         self.spec = read_json(os.path.join(self.folder, SPEC))
         if target is None:
-            from .compute import target_for
+            from ..compute import target_for
             target = target_for(experiment.workspace, self.spec["target"])
         self.target = target
         self._mirror = None   # remote targets: owned by the sync thread alone
@@ -48,6 +62,7 @@ class Run(traitlets.HasTraits):
         self._thread = None
         self._last_alive_check = 0.0
         self._final_sizes = set()   # iterations whose log has its final size in log_sizes
+        self._guessed = False       # the status is our guess (the driver vanished)
         self.refresh()
         if not self.state.finished:
             self._thread = threading.Thread(target=self._sync, name=f"sync-{run_id}", daemon=True)
@@ -88,7 +103,7 @@ class Run(traitlets.HasTraits):
                 size = os.stat(os.path.join(iteration_dir(self.folder, n), LOG)).st_size
             except OSError:
                 continue
-            if rec.get("status") != RUNNING:
+            if rec.get("status") != Status.RUNNING:
                 self._final_sizes.add(n)
             if self.log_sizes.get(n) != size:
                 changes[n] = size
@@ -101,9 +116,10 @@ class Run(traitlets.HasTraits):
             self.state.apply(e)
         if self.state.finished:
             return True
-        self.state.status = FAILED
-        self.state.error = ("The driver process ended without finishing the run; see "
-                            f"{os.path.join(self.folder, DRIVER_LOG)}.")
+        # A reader's conclusion, not the driver's word: shown, never written to the index.
+        self.state.end(Status.FAILED, "The driver process ended without finishing the run; "
+                       f"see {os.path.join(self.folder, DRIVER_LOG)}.", "driver_lost")
+        self._guessed = True
         return True
 
     def _publish(self):
@@ -113,8 +129,8 @@ class Run(traitlets.HasTraits):
             self.best = dict(s.iterations[s.best]) if s.best is not None else None
             self.error = s.error
             self.status = s.status
-        if s.finished:
-            self.experiment.workspace._record_status(self.id, s.status)
+        if s.finished and not self._guessed:
+            self.experiment.workspace.record_status(self.id, s.status)
         with self._changed:
             self._changed.notify_all()
 
@@ -151,6 +167,18 @@ class Run(traitlets.HasTraits):
     def close(self):
         self._stop.set()
 
+    def snapshot(self) -> dict:
+        """A consistent copy of what is known of the run, safe to use from any thread."""
+        with self._changed:
+            s = self.state
+            return {"status": s.status, "finished": s.finished, "error": s.error,
+                    "stop_reason": s.stop_reason, "warnings": [dict(w) for w in s.warnings],
+                    "iterations": [dict(s.iterations[n]) for n in sorted(s.iterations)],
+                    "best": s.best, "done": s.done, "last_seq": s.last_seq,
+                    "start_time": s.start_time, "end_time": s.end_time,
+                    "elapsed": s.elapsed(), "data": dict(s.data_info),
+                    "link": self.link or None, "log_sizes": dict(self.log_sizes)}
+
     # ---- the classic API -------------------------------------------------------------
     def get_status(self) -> str:
         return self.status
@@ -168,10 +196,10 @@ class Run(traitlets.HasTraits):
                 "remoteFolder": self._remote_folder(), "link": self.link or None}
 
     def _remote_folder(self):
-        path = os.path.join(self.folder, "remote.json")
+        path = os.path.join(self.folder, REMOTE)
         return read_json(path)["folder"] if os.path.exists(path) else None
 
-    def get_children(self) -> list["ChildRun"]:
+    def get_children(self) -> list[ChildRun]:
         return [ChildRun(self, n) for n in sorted(self.state.iterations)]
 
     def get_metrics(self) -> dict:
@@ -211,15 +239,15 @@ class Run(traitlets.HasTraits):
         """Stop scheduling and end the running iterations; recorded results stay."""
         if self.state.finished:
             return
-        request(self.folder, "cancel_run")
-        self.state.status = CANCEL_REQUESTED
-        self.status = CANCEL_REQUESTED
+        request(self.folder, CANCEL_RUN)
+        self.state.status = Status.CANCEL_REQUESTED
+        self.status = Status.CANCEL_REQUESTED
 
     def cancel_iteration(self, iteration: int):
         n_max = self.spec["iterations"]
         if isinstance(iteration, bool) or not isinstance(iteration, int) or not 0 <= iteration < n_max:
             raise ValueError(f"iteration must be an int in [0, {n_max - 1}]; got {iteration!r}.")
-        request(self.folder, f"cancel_iteration.{iteration}")
+        request(self.folder, cancel_iteration_request(iteration))
 
     def wait_for_completion(self, show_output=False, wait_post_processing=False, timeout=None):
         if show_output:
@@ -237,8 +265,9 @@ class Run(traitlets.HasTraits):
         while True:
             self.wait_until(more, timeout)
             order = list(self.state.finished_order)
-            for n in order[shown:]:
-                print(console.row(self.state.iterations[n]), flush=True)
+            best = self.state.best_so_far(order)
+            for i in range(shown, len(order)):
+                print(console.row(self.state.iterations[order[i]], best[i]), flush=True)
             shown = len(order)
             if self.state.finished and shown == len(self.state.finished_order):
                 break
@@ -282,12 +311,7 @@ class ChildRun:
     def read_log(self, offset: int = 0) -> tuple[str, int]:
         """The log from byte `offset` on, and the offset to read from next time; a
         partial UTF-8 character at the end waits for the next read."""
-        try:
-            with open(os.path.join(self.folder, LOG), "rb") as f:
-                f.seek(offset)
-                data = f.read()
-        except FileNotFoundError:
-            return "", offset
+        data, _ = read_from(os.path.join(self.folder, LOG), offset)
         cut = len(data)
         while cut > 0 and cut > len(data) - 4 and data[cut - 1] & 0xC0 == 0x80:
             cut -= 1   # step back over continuation bytes to the lead byte ...

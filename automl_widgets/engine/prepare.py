@@ -6,11 +6,11 @@ import os
 import joblib
 import numpy as np
 
-from . import catalog, data
+from .. import catalog, datacheck
+from ..metrics import CLASSIFICATION
+from ..protocol import INLINE_DATA
+from . import data
 from .iteration import Context, take
-from .metrics import CLASSIFICATION
-
-INLINE_DATA = "data.joblib"
 
 
 def load(spec, folder) -> tuple[dict, str]:
@@ -25,12 +25,12 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     d, source = load(spec, folder)
     checked = dict(d, task=spec["task"], preprocess=spec["preprocess"],
                    n_cross_validations=spec["n_cross_validations"])
-    data.validate(checked, source)
+    datacheck.validate(checked, source)
     task, rs = spec["task"], spec["random_state"]
-    X, y = d["X"], data.as_target(d["y"])
+    X, y = d["X"], datacheck.as_target(d["y"])
     w = None if d.get("sample_weight") is None else np.asarray(d["sample_weight"], float)
     X_valid, y_valid = d.get("X_valid"), d.get("y_valid")
-    y_valid = None if y_valid is None else data.as_target(y_valid)
+    y_valid = None if y_valid is None else datacheck.as_target(y_valid)
     classification = task == CLASSIFICATION
     classes = None
     if classification:
@@ -49,7 +49,7 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         folds = spec["n_cross_validations"] or 5
         cv = (StratifiedKFold if classification else KFold)(folds, shuffle=True, random_state=rs)
         splits = list(cv.split(np.zeros(len(y)), y))
-    sparse = data._is_sparse(X)
+    sparse = datacheck.is_sparse(X)
     cores = spec["max_cores_per_iteration"]
     ctx = Context(task=task, primary_metric=spec["primary_metric"], X=X, y=y,
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
@@ -67,7 +67,30 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         "preprocessors": catalog.allowed_preprocessors(sparse),
     }
     if not info["estimators"]:
-        raise data.ConfigError("No allowed model accepts sparse X; allow one of "
+        raise datacheck.ConfigError("No allowed model accepts sparse X; allow one of "
                                f"{catalog.allowed_estimators(task, sparse=True)}.")
     return ctx, info
 
+
+
+def describe_error(exc: BaseException, spec) -> str:
+    """What went wrong while loading the data, for get_details()["error"]: our own checks
+    as they are; anything else with its type, message and the data script's frame."""
+    import traceback
+
+    from ..datacheck import ConfigError
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, SystemExit):
+        head = f"SystemExit: the data script called sys.exit({exc.code!r})"
+    else:
+        head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    script = (spec.get("data") or {}).get("script")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if script and os.path.realpath(f.filename) == os.path.realpath(script)]
+    if frames:
+        f = frames[-1]
+        head += f'\n  File "{f.filename}", line {f.lineno}, in {f.name}' + (
+            f"\n    {f.line}" if f.line else "")
+    where = f" in get_data() of {script}" if script else ""
+    return f"Loading the data failed{where}: {head}"

@@ -8,6 +8,7 @@ The index only finds things; each run's truth is its run folder.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,8 +16,8 @@ import sqlite3
 import time
 import uuid
 
-from .config import ConfigError
-from .runfolder import CONTROL, ITERATIONS, SPEC, write_json
+from ..config import ConfigError
+from ..protocol import CONTROL, INLINE_DATA, ITERATIONS, SPEC, write_json
 
 DATA_DIR, CONFIG = ".automl", "config.json"
 _SCHEMA = """
@@ -42,7 +43,7 @@ class Workspace:
         return f"Workspace(name={self.name!r}, path={self.path!r})"
 
     @classmethod
-    def create(cls, path=".", name=None) -> "Workspace":
+    def create(cls, path=".", name=None) -> Workspace:
         """Make (or reopen) a workspace in `path`, writing .automl/config.json."""
         path = os.path.abspath(path)
         os.makedirs(os.path.join(path, DATA_DIR), exist_ok=True)
@@ -52,7 +53,7 @@ class Workspace:
         return cls.from_config(config)
 
     @classmethod
-    def from_config(cls, path=None) -> "Workspace":
+    def from_config(cls, path=None) -> Workspace:
         """Find config.json (or .automl/config.json) in `path` or the folders above it."""
         start = os.path.abspath(path or os.getcwd())
         if os.path.isfile(start):
@@ -76,10 +77,16 @@ class Workspace:
         root = os.path.dirname(folder) if os.path.basename(folder) == DATA_DIR else folder
         return cls(os.path.join(root, config.get("path", ".")), config.get("workspace_name"))
 
+    @contextlib.contextmanager
     def _db(self):
+        """A connection for one transaction: committed (or rolled back) and closed."""
         db = sqlite3.connect(os.path.join(self.data_dir, "index.sqlite"), timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def run_folder(self, run_id) -> str:
         if not re.fullmatch(r"AutoML_[0-9a-f\-]{36}", run_id or ""):
@@ -121,7 +128,8 @@ class Workspace:
             row = db.execute("SELECT settings FROM targets WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def _record_status(self, run_id, status):
+    def record_status(self, run_id, status):
+        """Cache a run's final status in the index (the run folder stays the truth)."""
         with self._db() as db:
             db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
 
@@ -138,7 +146,7 @@ class Experiment:
 
     def submit(self, config, show_output=False):
         """Write the run folder, start the driver on the target, return the Run at once."""
-        from .compute import RunConfiguration
+        from ..compute import RunConfiguration
         from .run import Run
         run_config = config.settings.get("run_configuration") or RunConfiguration()
         target = run_config.resolve_target()
@@ -156,7 +164,6 @@ class Experiment:
         else:
             spec["data"] = {"kind": "inline"}
             import joblib
-            from .prepare import INLINE_DATA
             joblib.dump({k: config.settings[k] for k in
                          ("X", "y", "X_valid", "y_valid", "sample_weight")},
                         os.path.join(folder, INLINE_DATA))

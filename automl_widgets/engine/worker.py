@@ -9,9 +9,7 @@ import sys
 import time
 import traceback
 
-from .runfolder import FAILED, read_json, write_json
-
-RESULT, LOG = "result.json", "log.txt"
+from ..protocol import LOG, RESULT, Status, read_json, write_json
 
 
 class Worker:
@@ -44,23 +42,32 @@ class Worker:
         if self.kill_reason is not None:
             result = {"status": self.kill_reason[0], "reason": self.kill_reason[1]}
         elif os.path.exists(result_path):
-            result = read_json(result_path)
+            try:
+                result = read_json(result_path)
+            except (OSError, ValueError) as exc:  # a full disk can truncate it
+                result = {"status": Status.FAILED, "reason": f"its result could not be read: {exc}"}
         elif os.WIFSIGNALED(status):
             name = signal.Signals(os.WTERMSIG(status)).name
-            result = {"status": FAILED, "reason": f"the iteration process was killed by {name}"}
+            result = {"status": Status.FAILED, "reason": f"the iteration process was killed by {name}"}
         else:
-            result = {"status": FAILED, "reason": "the iteration process exited with code "
+            result = {"status": Status.FAILED, "reason": "the iteration process exited with code "
                       f"{os.WEXITSTATUS(status)} before reporting a result"}
-        if result["status"] != "Completed":
-            with open(os.path.join(self.out_dir, LOG), "a") as log:
-                log.write(f"\n[automl-widgets] {result['status']}: {result.get('reason')}\n")
+        if result["status"] != Status.COMPLETED:
+            try:  # the reason goes to the log too, if the disk lets it: the event has it
+                with open(os.path.join(self.out_dir, LOG), "a") as log:
+                    log.write(f"\n[automl-widgets] {result['status']}: {result.get('reason')}\n")
+            except OSError:
+                pass
         result["duration"] = duration
         return result
 
 
 def start(n, out_dir, job, max_cores=None) -> Worker:
     """Fork a process that runs job() -> result dict, written to out_dir/result.json."""
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError:
+        pass  # the iteration fails on its own when it cannot write its log
     sys.stdout.flush()
     sys.stderr.flush()
     driver = os.getpid()
@@ -101,6 +108,7 @@ def _die_with_parent(driver):
 
 def _run(job, out_dir, max_cores):
     from threadpoolctl import threadpool_limits
+
     from .faults import inject
     try:
         inject(os.path.basename(out_dir))
@@ -108,5 +116,5 @@ def _run(job, out_dir, max_cores):
             result = job()
     except BaseException as exc:  # MemoryError and friends fail only this iteration
         traceback.print_exc()
-        result = {"status": FAILED, "reason": f"{type(exc).__name__}: {exc}"}
+        result = {"status": Status.FAILED, "reason": f"{type(exc).__name__}: {exc}"}
     write_json(os.path.join(out_dir, RESULT), result)

@@ -15,8 +15,9 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from . import catalog, data, metrics
-from .runfolder import COMPLETED, MODEL, PREDICTIONS
+from .. import catalog, metrics
+from ..protocol import MODEL, PREDICTIONS, Status
+from . import data
 
 
 @dataclass
@@ -104,7 +105,7 @@ def finish(ctx, model, pred, proba, out_dir) -> dict:
     joblib.dump(model, os.path.join(out_dir, MODEL))
     np.savez(os.path.join(out_dir, PREDICTIONS), pred=pred,
              proba=proba if proba is not None else np.empty(0))
-    return {"status": COMPLETED, "metrics": values, "score": values[ctx.primary_metric]}
+    return {"status": Status.COMPLETED, "metrics": values, "score": values[ctx.primary_metric]}
 
 
 def run(ctx: Context, proposal, out_dir) -> dict:

@@ -23,11 +23,12 @@ def _num(v) -> str:
     return "nan" if v is None else f"{v:.4f}"
 
 
-def row(rec: dict) -> str:
+def row(rec: dict, best=None) -> str:
+    """One line of the table; `best` is the best score so far, in the order shown."""
     status = rec.get("status")
-    metric = _num(rec.get("score")) if status == "Completed" else status
+    metric = _num(rec.get("score")) if status == "Completed" else str(status)
     duration = rec.get("duration")
     duration = "" if duration is None else f"{duration:.1f}"
     pipeline = rec.get("pipeline") or "(never started)"
     return (f" {rec['iteration']:>9}     {pipeline[:38]:<38} "
-            f"{duration:<17} {metric:>10} {_num(rec.get('best_so_far')):>9}")
+            f"{duration:<17} {metric:>10} {_num(best):>9}")

@@ -1,0 +1,1 @@
+"""What runs in the kernel, the CLI and the server: Workspace, Experiment, Run, console."""

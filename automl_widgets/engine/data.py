@@ -1,0 +1,85 @@
+"""The training data on the target: running the user's data script, and featurization
+for preprocess=True."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+
+from ..datacheck import KEYS, ConfigError, is_frame
+
+
+def run_data_script(script: str, path: str | None) -> dict:
+    """Import the user's data script on the target and call its get_data()."""
+    if path:
+        os.chdir(path)
+        sys.path.insert(0, path)
+    sys.path.insert(0, os.path.dirname(script))
+    spec = importlib.util.spec_from_file_location("automl_data_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "get_data", None)):
+        raise ConfigError(f"The data_script {script} does not define get_data().")
+    result = module.get_data()
+    if not isinstance(result, dict):
+        raise ConfigError(f"get_data() in {script} must return a dict with 'X' and 'y'; "
+                          f"it returned {type(result).__name__}.")
+    unknown = sorted(set(result) - set(KEYS))
+    missing = [k for k in ("X", "y") if result.get(k) is None]
+    if unknown or missing:
+        raise ConfigError(f"get_data() in {script} returned keys {sorted(result)}; it must "
+                          f"return 'X' and 'y' and may add 'X_valid', 'y_valid', "
+                          f"'sample_weight'" + (f" (missing: {missing})" if missing else "")
+                          + (f" (unknown: {unknown})" if unknown else "") + ".")
+    return result
+
+
+# ---- featurization (preprocess=True) --------------------------------------------------
+
+def column_kinds(X) -> dict:
+    """Split a DataFrame's columns into numeric, categorical and text-like."""
+    kinds = {"numeric": [], "categorical": [], "text": []}
+    if not is_frame(X):
+        kinds["numeric"] = None  # all columns
+        return kinds
+    import pandas as pd
+    for c in X.columns:
+        col = X[c]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            kinds["numeric"].append(c)
+            continue
+        values = col.dropna().astype(str)
+        many = values.nunique() > max(50, 0.3 * len(values))
+        wordy = values.str.contains(" ").mean() > 0.5 if len(values) else False
+        kinds["text" if many and wordy else "categorical"].append(c)
+    return kinds
+
+
+def build_featurizer(kinds: dict, sparse: bool):
+    """An unfitted scikit-learn transformer that imputes and encodes raw rows."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    if kinds["numeric"] is None:
+        return SimpleImputer(strategy="median", keep_empty_features=True)
+    parts = []
+    if kinds["numeric"]:
+        parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=True,
+                                               keep_empty_features=True), kinds["numeric"]))
+    if kinds["categorical"]:
+        parts.append(("categorical", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            FunctionTransformer(np.asarray, kw_args={"dtype": str}),
+            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=50,
+                          sparse_output=False)), kinds["categorical"]))
+    for c in kinds["text"]:
+        parts.append((f"text_{c}", make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=""),
+            FunctionTransformer(np.ravel),
+            TfidfVectorizer(max_features=200)), [c]))
+    return ColumnTransformer(parts, sparse_threshold=0.3 if sparse else 0)

@@ -1,0 +1,47 @@
+"""driver.pid: which process is a run's driver, and whether it still runs.
+
+A pid alone can be reused, and a path in a command line can be spelt many ways (symlinks,
+relative paths), so the file holds the pid with that process's start time: the driver is
+alive exactly when a process with that pid and that start time exists.
+
+    python -m automl_widgets.protocol.liveness RUN_FOLDER   exits 0 if alive, 3 if not
+                                                            (the SSH mirror's probe)
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import psutil
+
+from .files import DRIVER_PID, read_json, write_json
+
+
+def record(folder, pid: int) -> None:
+    write_json(os.path.join(folder, DRIVER_PID),
+               {"pid": pid, "create_time": psutil.Process(pid).create_time(),
+                "host": os.uname().nodename})
+
+
+def recorded(folder) -> dict | None:
+    try:
+        info = read_json(os.path.join(folder, DRIVER_PID))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and isinstance(info.get("pid"), int) else None
+
+
+def alive(folder) -> bool:
+    info = recorded(folder)
+    if info is None:
+        return False
+    try:
+        p = psutil.Process(info["pid"])
+        same = abs(p.create_time() - float(info.get("create_time") or 0)) < 0.5
+        return same and p.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, TypeError, ValueError):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(0 if alive(sys.argv[1]) else 3)
