@@ -11,7 +11,7 @@ from pytest_jupyter.jupyter_core import *  # noqa: F401,F403
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
 from automl_widgets.engine.faults import VARIABLE as FAULTS
-from automl_widgets.server.handlers import ROUTES
+from automl_widgets.server.handlers import ITERATION, ROUTES, RUN
 
 HANGS = 1
 
@@ -117,7 +117,27 @@ def test_bad_ids_are_refused_and_never_reach_the_file_system(api, runs):
                 "not-a-run"):
         api("runs", bad, expect=404)
     api("runs", run.id, "iterations", "99", "log", expect=404)
-    api("runs", run.id, "iterations", "0", "log", params={"offset": "-1"}, expect=400)
+
+
+def test_an_id_with_a_trailing_newline_is_not_a_run(api, runs):
+    live = runs["live"]
+    for parts, method in (((live.id + "\n",), "GET"), ((live.id + "\n", "cancel"), "POST"),
+                          ((live.id + "\n", "iterations", "0", "log"), "GET")):
+        response = api("runs", *parts, method=method, expect=404)   # sent as %0A
+        assert "is not a run id" in json.loads(response.body)["reason"]
+    assert api("runs", live.id)["status"] == "Running"
+
+
+def test_a_log_offset_past_the_end_reads_nothing_and_a_bad_one_is_refused(api, runs):
+    log = ("runs", runs["finished"].id, "iterations", "0", "log")
+    end = api(*log)["offset"]
+    for past in (end, end + 1, 2**50, 2**63, 10**100, 10**3999):
+        assert api(*log, params={"offset": str(past)}) == {
+            "text": "", "offset": past, "status": "Completed"}
+    for bad in ("-1", "", "1.5", "0x10", "\u00b2", "\u0661", "9" * 4001):
+        response = api(*log, params={"offset": bad}, expect=400)
+        reason = json.loads(response.body)["reason"]
+        assert "'offset'" in reason and "non-negative integer" in reason
 
 
 def test_every_route_refuses_unauthenticated_requests(api, runs, jp_serverapp):
@@ -127,8 +147,7 @@ def test_every_route_refuses_unauthenticated_requests(api, runs, jp_serverapp):
     assert len(rules) >= len(ROUTES)
     run_id = runs["finished"].id
     for path, handler in ROUTES:
-        parts = path.replace("(?P<run_id>[^/]+)", run_id).replace(
-            "(?P<iteration>\\d{1,9})", "0").split("/")
+        parts = path.replace(RUN, run_id).replace(ITERATION, "0").split("/")
         method = "POST" if hasattr(handler, "post") and handler.post is not \
             tornado.web.RequestHandler.post else "GET"
         api(*parts, method=method, auth=False, expect=403)

@@ -68,6 +68,8 @@ def read_from(path, offset: int, whole_lines=False) -> tuple[bytes, int]:
     an offset past the end reads empty and stays where it is."""
     try:
         with open(path, "rb") as f:
+            if offset >= os.fstat(f.fileno()).st_size:  # seek() refuses huge offsets
+                return b"", offset
             f.seek(offset)
             data = f.read()
     except FileNotFoundError:

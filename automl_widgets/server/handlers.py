@@ -4,6 +4,7 @@ APIHandler: 403 without a token or session)."""
 from __future__ import annotations
 
 import json
+import re
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -12,7 +13,8 @@ from jupyter_server.utils import url_path_join
 from .view import NotFound
 
 RUN = r"(?P<run_id>[^/]+)"       # validated by WorkspaceView.run, never used as a path
-ITERATION = r"(?P<iteration>\d{1,9})"
+ITERATION = r"(?P<iteration>[0-9]{1,9})"
+MAX_OFFSET_DIGITS = 4000   # below int()'s limit on digits (4300); far past any log
 
 
 class _Base(APIHandler):
@@ -51,8 +53,11 @@ class LogHandler(_Base):
     @tornado.web.authenticated
     def get(self, run_id, iteration):
         offset = self.get_query_argument("offset", "0")
-        if not offset.isdigit():
-            raise tornado.web.HTTPError(400, reason="offset must be a non-negative integer")
+        if not re.fullmatch(f"[0-9]{{1,{MAX_OFFSET_DIGITS}}}", offset):
+            raise tornado.web.HTTPError(400, reason=(
+                "The 'offset' query argument must be a non-negative integer (a byte offset "
+                f"into the log) of at most {MAX_OFFSET_DIGITS} digits. Got {offset[:20]!r} "
+                "instead."))
         self.reply(self.view.log, run_id, int(iteration), int(offset))
 
 

@@ -17,7 +17,7 @@ from ..client.run import ChildRun, Run
 from ..client.workspace import Workspace
 from ..config import ConfigError
 
-RUN_ID = re.compile(r"^AutoML_[0-9a-f\-]{36}$")
+RUN_ID = re.compile(r"AutoML_[0-9a-f\-]{36}")   # fullmatch: "$" would let "...\n" through
 HOW_TO_CREATE = ("No AutoML workspace here. Create one in a notebook with "
                  "`from automl_widgets import Workspace; Workspace.create('.')`, "
                  "or set c.AutomlWidgets.workspace in the server's config.")
@@ -51,7 +51,7 @@ class WorkspaceView:
 
     # ---- runs -----------------------------------------------------------------------------
     def run(self, run_id: str) -> Run:
-        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
             raise NotFound(f"{run_id!r} is not a run id (AutoML_<uuid>).")
         ws = self.workspace()
         if ws is None:
@@ -115,10 +115,10 @@ class WorkspaceView:
         return out
 
     def log(self, run_id: str, iteration: int, offset: int = 0) -> dict:
-        run = self._iteration_of(run_id, iteration)
-        text, new_offset = ChildRun(run, iteration).read_log(max(0, offset))
-        rec = ChildRun(run, iteration).record
-        return {"text": text, "offset": new_offset, "status": rec.get("status")}
+        """The log from byte `offset` on; an offset past the end reads nothing and stays."""
+        child = ChildRun(self._iteration_of(run_id, iteration), iteration)
+        text, new_offset = child.read_log(max(0, offset))
+        return {"text": text, "offset": new_offset, "status": child.record.get("status")}
 
     def cancel(self, run_id: str) -> dict:
         run = self.run(run_id)
