@@ -8,11 +8,14 @@ from __future__ import annotations
 import ast
 import difflib
 import logging
+import math
 import numbers
 import os
 from dataclasses import dataclass
 
-from . import catalog, metrics
+import numpy as np
+
+from . import catalog, metrics, protocol
 from .datacheck import ConfigError
 
 # ---- constraints ----------------------------------------------------------------------
@@ -23,9 +26,10 @@ class Interval:
     low: float | None
     high: float | None
     closed: str = "both"  # "both", "left", "right", "neither"
+    note: str = ""
 
     def ok(self, v) -> bool:
-        if isinstance(v, bool) or not isinstance(v, self.kind):
+        if isinstance(v, bool) or not isinstance(v, self.kind) or v != v:  # v != v: NaN
             return False
         lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
         hi_ok = self.high is None or (v <= self.high if self.closed in ("both", "right") else v < self.high)
@@ -37,7 +41,7 @@ class Interval:
         rb = "]" if self.closed in ("both", "right") and self.high is not None else ")"
         lo = "-inf" if self.low is None else self.low
         hi = "inf" if self.high is None else self.high
-        return f"{name} in the range {lb}{lo}, {hi}{rb}"
+        return f"{name} in the range {lb}{lo}, {hi}{rb}{self.note}"
 
 
 @dataclass(frozen=True)
@@ -77,35 +81,67 @@ class Exactly:
         return self.label
 
 
+@dataclass(frozen=True)
+class NonEmpty(Kind):
+    def ok(self, v) -> bool:
+        return super().ok(v) and len(v) > 0
+
+
+@dataclass(frozen=True)
+class FileName:
+    """A log file name: the driver writes its basename into the run folder."""
+    label: str
+
+    def ok(self, v) -> bool:
+        if not isinstance(v, str) or v.endswith(("/", os.sep)) or os.path.isdir(v):
+            return False
+        return os.path.basename(v) not in ("", ".", "..", *RUN_FOLDER_FILES)
+
+    def __str__(self):
+        return self.label
+
+
+@dataclass(frozen=True)
 class _NoneOk:
+    label: str = "None"
+
     def ok(self, v):
         return v is None
 
     def __str__(self):
-        return "None"
+        return self.label
 
 
+RUN_FOLDER_FILES = (protocol.SPEC, protocol.EVENTS, protocol.CONTROL, protocol.ITERATIONS,
+                    protocol.DRIVER_LOG, protocol.DRIVER_PID, protocol.INLINE_DATA,
+                    protocol.REMOTE)
 NONE = _NoneOk()
 BOOL = Kind((bool,), "a bool")
 PATH = Kind((str, os.PathLike), "a str or path")
 NAMES = Kind((list, tuple, set), "a list of model names")
+SOME_NAMES = NonEmpty((list, tuple, set), "a non-empty list of model names")
+ALL_MODELS = _NoneOk("None (all models)")
 INT = numbers.Integral
 REAL = numbers.Real
 ANY = None  # arrays and objects: checked with the data
+# inf means no limit: stored as None, which the driver reads so
+TIME_LIMIT = Interval(REAL, 0, math.inf, "right", " (inf: no limit)")
 
 # name: (default, constraints)
 PARAMETERS: dict = {
     "task": (None, [Options(metrics.TASKS)]),
     "primary_metric": (None, [Kind((str,), "a metric name"), NONE]),
     "iterations": (100, [Interval(INT, 1, 1000)]),
-    "max_time_sec": (3600, [Interval(REAL, 0, None, "neither")]),
+    "max_time_sec": (3600, [TIME_LIMIT]),
     "n_cross_validations": (None, [Interval(INT, 2, None), NONE]),
     "validation_size": (None, [Interval(REAL, 0, 1, "neither"), NONE]),
     "preprocess": (False, [BOOL]),
     "concurrent_iterations": (1, [Interval(INT, 1, 256)]),
     "max_cores_per_iteration": (1, [Interval(INT, 1, None), Exactly(-1, "-1 (all cores)"), NONE]),
     "verbosity": (logging.INFO, [Interval(INT, 0, 50)]),
-    "debug_log": ("automl.log", [Kind((str,), "a file name"), NONE]),
+    "debug_log": ("automl.log", [FileName(
+        "a file name (not a folder, nor a name the run folder uses: "
+        + ", ".join(RUN_FOLDER_FILES) + ")"), NONE]),
     "path": (None, [PATH, NONE]),
     "data_script": (None, [PATH, NONE]),
     "run_configuration": (None, [ANY]),
@@ -114,12 +150,12 @@ PARAMETERS: dict = {
     "X_valid": (None, [ANY]),
     "y_valid": (None, [ANY]),
     "sample_weight": (None, [ANY]),
-    "experiment_timeout_minutes": (None, [Interval(REAL, 0, None, "neither"), NONE]),
+    "experiment_timeout_minutes": (None, [TIME_LIMIT, NONE]),
     "exit_score": (None, [Interval(REAL, None, None), NONE]),
     "enable_early_stopping": (False, [BOOL]),
     "early_stopping_n_iters": (10, [Interval(INT, 1, 1000)]),
     "blacklist_models": (None, [NAMES, NONE]),
-    "whitelist_models": (None, [NAMES, NONE]),
+    "whitelist_models": (None, [SOME_NAMES, ALL_MODELS]),
     "enable_ensembling": (True, [BOOL]),
     "ensemble_iterations": (15, [Interval(INT, 1, 1000)]),
     "random_state": (None, [Interval(INT, 0, 2**32 - 1), NONE]),
@@ -135,15 +171,23 @@ ALIASES = {
     "experiment_exit_score": ("exit_score", lambda v: v),
 }
 _ALIAS_CONSTRAINTS = {
-    "iteration_timeout_minutes": [Interval(REAL, 0, None, "neither")],
+    "iteration_timeout_minutes": [TIME_LIMIT],
     "featurization": [Options(("auto", "off"))],
+    "allowed_models": [SOME_NAMES, ALL_MODELS],
 }
+NO_LIMIT = ("max_time_sec", "experiment_timeout_minutes")
 
 ARRAY_SETTINGS = ("X", "y", "X_valid", "y_valid", "sample_weight")
 
 
 def _is_real(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _plain(value):
+    """numpy scalars (np.int64(3), np.float64, np.bool_) as the Python values they hold,
+    so the checks and spec.json see plain numbers."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check(owner, name, value, constraints):
@@ -205,6 +249,7 @@ def resolve(given: dict) -> dict:
         if name not in known:
             raise ConfigError(f"{name!r} is not a setting of {owner}.{suggest(name, known)} "
                               f"Valid settings: {', '.join(sorted(known))}.")
+    given = {k: v if k in ARRAY_SETTINGS else _plain(v) for k, v in given.items()}
     settings = {k: v for k, v in given.items() if k in PARAMETERS}
     for alias, (classic, convert) in ALIASES.items():
         if alias not in given or given[alias] is None:
@@ -223,6 +268,9 @@ def resolve(given: dict) -> dict:
             raise ConfigError(f"The 'task' parameter of {owner} is required: one of "
                               f"{list(metrics.TASKS)}.")
         _check(owner, name, settings[name], constraints)
+    for name in NO_LIMIT:
+        if settings[name] == math.inf:
+            settings[name] = None
     _check_related(settings)
     return settings
 

@@ -39,22 +39,49 @@ def run_data_script(script: str, path: str | None) -> dict:
 # ---- featurization (preprocess=True) --------------------------------------------------
 
 def column_kinds(X) -> dict:
-    """Split a DataFrame's columns into numeric, categorical and text-like."""
-    kinds = {"numeric": [], "categorical": [], "text": []}
+    """Split a DataFrame's columns into numeric, datetime, categorical and text-like;
+    "hour" lists the datetime columns whose times are not all midnight."""
+    kinds = {"numeric": [], "datetime": [], "hour": [], "categorical": [], "text": []}
     if not is_frame(X):
         kinds["numeric"] = None  # all columns
         return kinds
     import pandas as pd
-    for c in X.columns:
-        col = X[c]
+    # ColumnTransformer reads int keys as positions: name columns by position unless
+    # every name is a str
+    by_name = all(isinstance(c, str) for c in X.columns)
+    for i, c in enumerate(X.columns):
+        col, key = X.iloc[:, i], c if by_name else i
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            kinds["numeric"].append(c)
+            kinds["numeric"].append(key)
+            continue
+        if pd.api.types.is_datetime64_any_dtype(col):
+            kinds["datetime"].append(key)
+            times = col.dropna()
+            if (times != times.dt.normalize()).any():
+                kinds["hour"].append(key)
             continue
         values = col.dropna().astype(str)
         many = values.nunique() > max(50, 0.3 * len(values))
         wordy = values.str.contains(" ").mean() > 0.5 if len(values) else False
-        kinds["text" if many and wordy else "categorical"].append(c)
+        kinds["text" if many and wordy else "categorical"].append(key)
     return kinds
+
+
+def date_parts(parts):
+    """Calendar numbers of datetime columns (tz-aware too), NaT imputed. Built from pandas
+    and the standard library only, so a saved model loads without automl_widgets."""
+    from operator import attrgetter, methodcaller
+
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(
+        FunctionTransformer(methodcaller("apply", pd.to_datetime)),
+        FeatureUnion([(p, FunctionTransformer(methodcaller("apply", attrgetter(f"dt.{p}"))))
+                      for p in parts]),
+        SimpleImputer(strategy="median", keep_empty_features=True))
 
 
 def build_featurizer(kinds: dict, sparse: bool):
@@ -71,6 +98,11 @@ def build_featurizer(kinds: dict, sparse: bool):
     if kinds["numeric"]:
         parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=True,
                                                keep_empty_features=True), kinds["numeric"]))
+    if kinds.get("datetime"):
+        parts.append(("datetime", date_parts(("year", "month", "day", "day_of_week")),
+                      kinds["datetime"]))
+    if kinds.get("hour"):
+        parts.append(("hour", date_parts(("hour",)), kinds["hour"]))
     if kinds["categorical"]:
         parts.append(("categorical", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),

@@ -52,7 +52,6 @@ export interface Iteration {
   status: string;
   duration: number | null;
   score: number | null;
-  best_so_far: number | null;
   metrics: Record<string, number | null>;
   params: Record<string, unknown>;
   start_time: number | null;

@@ -25,7 +25,7 @@ const listing = (runs: RunSummary[]): Listing => ({
 });
 
 const it_ = (n: number, status: string, acc: number | null, loss: number | null = null): Iteration => ({
-  iteration: n, pipeline: `p${n}`, status, duration: 0.1, score: acc, best_so_far: null,
+  iteration: n, pipeline: `p${n}`, status, duration: 0.1, score: acc,
   metrics: acc === null ? {} : { accuracy: acc, log_loss: loss }, params: {}, start_time: 0, reason: null
 });
 
