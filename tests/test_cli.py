@@ -283,3 +283,48 @@ def test_no_workspace_is_a_clear_error(tmp_path):
     assert "No workspace config.json found" in proc.stderr and "--workspace" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / ".automl").exists()
+
+
+@pytest.mark.parametrize("text", ['{"workspace_name": "theirs", "path": "/"}', "[1, 2]",
+                                  "name = x\n"], ids=["other tool", "list", "not json"])
+def test_read_only_commands_pass_by_a_config_json_not_ours_and_create_nothing(tmp_path, text):
+    (tmp_path / "config.json").write_text(text)
+    (tmp_path / "sub").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    for args in (["list"], ["show", UNKNOWN], ["logs", UNKNOWN, "0"], ["cancel", UNKNOWN]):
+        proc = cli(None, *args, cwd=tmp_path / "sub")
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("automl-widgets: error: No workspace config.json found")
+        assert f"Passed by {tmp_path / 'config.json'}: " in proc.stderr
+        assert "Traceback" not in proc.stderr
+    named = cli(tmp_path / "config.json", "list")
+    assert named.returncode == 2 and "is not an automl-widgets workspace config" in named.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_damaged_workspace_config_is_one_clear_line(tmp_path):
+    ws = Workspace.create(tmp_path / "ws")
+    config = os.path.join(ws.data_dir, "config.json")
+    with open(config, "w") as f:
+        f.write("[1, 2]")
+    proc = cli(ws.path, "list")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"automl-widgets: error: The workspace config {config} is damaged: "
+                           "it holds a JSON list, not an object. Workspace.create wrote it as "
+                           '{"automl_widgets": 1, "workspace_name": "..."}.\n')
+
+
+@pytest.mark.parametrize("args", [["list"], ["show", "RUN"], ["logs", "RUN", "1"]])
+def test_a_reader_that_closes_early_ends_the_command_quietly(finished, args):
+    ws, run_id, _ = finished
+    args = [run_id if a == "RUN" else a for a in args]
+    read, write = os.pipe()
+    os.close(read)   # the reader is gone before the first byte, as `| head -1` may be
+    try:
+        proc = subprocess.run([sys.executable, "-m", "automl_widgets.client.cli",
+                               "--workspace", ws.path, *args], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.stderr == ""   # no BrokenPipeError traceback, nor "Exception ignored"
+    assert proc.returncode == 1

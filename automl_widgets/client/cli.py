@@ -18,7 +18,7 @@ from ..config import AutoMLConfig, ConfigError
 from ..protocol import LOG, MODEL, iteration_dir, read_from
 from . import console
 from .run import Run
-from .workspace import Experiment, Workspace
+from .workspace import Experiment, Workspace, WorkspaceNotFound
 
 FOLLOW_POLL = 0.2  # seconds between looks at a followed log file (its growth is no event)
 
@@ -31,8 +31,8 @@ def open_workspace(args, create=False) -> Workspace:
     if args.workspace and not create and not os.path.exists(args.workspace):
         raise UsageError(f"--workspace {args.workspace}: no such file or folder.")
     try:
-        return Workspace.from_config(args.workspace)
-    except ConfigError as exc:
+        return Workspace.from_config(args.workspace)   # writes nothing
+    except WorkspaceNotFound as exc:
         if not create:
             raise UsageError(f"{exc} Or give --workspace PATH.") from None
     ws = Workspace.create(args.workspace or os.getcwd())
@@ -256,6 +256,12 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         code = args.func(args)
+        sys.stdout.flush()   # here, so a closed pipe is caught below, not at exit
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): as the Python docs advise, send what
+        # is still buffered to devnull and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
     except (UsageError, ConfigError) as exc:
         print(f"automl-widgets: error: {exc}", file=sys.stderr)
         code = 2

@@ -250,6 +250,8 @@ class Run(traitlets.HasTraits):
         request(self.folder, cancel_iteration_request(iteration))
 
     def wait_for_completion(self, show_output=False, wait_post_processing=False, timeout=None):
+        """Block until the run has ended or `timeout` seconds have passed (the run goes
+        on); return its details either way, as the classic SDK does."""
         if show_output:
             self._print_table(timeout)
         else:
@@ -257,20 +259,29 @@ class Run(traitlets.HasTraits):
         return self.get_details()
 
     def _print_table(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
         print(console.header(self.id, self.spec["primary_metric"], self.spec["target"]["name"]),
               flush=True)
         shown = 0
         def more(run):
             return run.state.finished or len(run.state.finished_order) > shown
         while True:
-            self.wait_until(more, timeout)
-            order = list(self.state.finished_order)
-            best = self.state.best_so_far(order)
-            for i in range(shown, len(order)):
-                print(console.row(self.state.iterations[order[i]], best[i]), flush=True)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            arrived = self.wait_until(more, left)
+            with self._changed:   # a consistent copy while the sync thread goes on
+                order = list(self.state.finished_order)
+                best = self.state.best_so_far(order)
+                rows = [dict(self.state.iterations[n]) for n in order[shown:]]
+                finished = self.state.finished
+            for i, rec in enumerate(rows, start=shown):
+                print(console.row(rec, best[i]), flush=True)
             shown = len(order)
-            if self.state.finished and shown == len(self.state.finished_order):
+            if finished:
                 break
+            if not arrived:
+                print(f"Stopped waiting after {timeout} s; run {self.id} goes on "
+                      f"({self.status}).", flush=True)
+                return
         if self.state.error:
             print(f"Run {self.status}: {self.state.error}", flush=True)
 
