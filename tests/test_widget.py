@@ -10,8 +10,8 @@ import synthetic
 from plotly.callbacks import Points
 
 from automl_widgets import Experiment
-from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.client.run import Run
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.widget import RunDetails
 from automl_widgets.widget.plot import MetricPlot
 from automl_widgets.widget.table import IterationTable, table_rows

@@ -32,9 +32,13 @@ def recorded(folder) -> dict | None:
 
 
 def alive(folder) -> bool:
+    """False only when it is known: a driver on another host (a shared filesystem) cannot
+    be checked from here, and a guess would show a live run as dead."""
     info = recorded(folder)
     if info is None:
         return False
+    if info.get("host") not in (None, os.uname().nodename):
+        return True
     try:
         p = psutil.Process(info["pid"])
         same = abs(p.create_time() - float(info.get("create_time") or 0)) < 0.5
