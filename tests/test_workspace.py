@@ -205,3 +205,8 @@ def test_a_submit_whose_target_cannot_start_raises_and_records_the_run_failed(ws
                             f"Cannot reach 127.0.0.1:{port}")
     assert [e["event"] for e in events(run)] == ["run_finished"]
 
+
+
+def test_an_experiment_name_with_a_trailing_newline_is_refused(ws):
+    with pytest.raises(ConfigError, match="Experiment name 'abc\\\\n' is not valid"):
+        Experiment(ws, "abc\n")

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, experiment TEXT, creat
                                  target TEXT, status TEXT);
 CREATE TABLE IF NOT EXISTS targets (name TEXT PRIMARY KEY, kind TEXT, settings TEXT);
 """
-_EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$")
+_EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
 
 
 class WorkspaceNotFound(ConfigError):
@@ -208,7 +208,7 @@ class Workspace:
 
 class Experiment:
     def __init__(self, workspace: Workspace, name: str):
-        if not isinstance(name, str) or not _EXPERIMENT_NAME.match(name):
+        if not isinstance(name, str) or not _EXPERIMENT_NAME.fullmatch(name):
             raise ConfigError(f"Experiment name {name!r} is not valid: use 1 to 255 letters, "
                               "digits, '-' or '_', starting with a letter or digit.")
         self.workspace, self.name = workspace, name
