@@ -90,6 +90,8 @@ class Driver:
     # ---- iterations ------------------------------------------------------------------
     def launch(self, n, name, params, job, proposal=None):
         from . import worker
+        from .faults import inject_driver
+        inject_driver(n)
         self.emit(ev.IterationStarted(iteration=n, pipeline=name, params=params,
                                       run_id=f"{self.spec['run_id']}_{n}"))
         cores = self.spec["max_cores_per_iteration"]
@@ -111,7 +113,7 @@ class Driver:
             status=result["status"], duration=result["duration"],
             metrics=result.get("metrics", {}), reason=result.get("reason")))
         log.info("iteration %d %s %s %s", n, name, result["status"], score)
-        if result["status"] == Status.FAILED and self.first_failure is None:
+        if result["status"] in (Status.FAILED, Status.TIMED_OUT) and self.first_failure is None:
             self.first_failure = (n, result.get("reason"))
         if score is not None and score == score:
             self.completed.append((n, iteration_dir(self.folder, n), score))
@@ -158,9 +160,10 @@ class Driver:
 
     def ensembles(self, ctx, n):
         from . import ensemble
+        members = list(self.completed)  # the searched iterations: not the VotingEnsemble
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
-                    ctx, self.completed, self.spec["ensemble_iterations"], d)),
-                ("StackEnsemble", lambda d: ensemble.stacking(ctx, self.completed, d))]
+                    ctx, members, self.spec["ensemble_iterations"], d)),
+                ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
         for name, job in jobs:
             if self.stop_reason in ("canceled", "experiment_timeout"):
                 return
@@ -176,14 +179,14 @@ class Driver:
         """prepare() in a thread while this one watches control/ and the deadline, so a
         cancel or experiment_timeout_minutes takes effect while get_data() still runs.
         Returns (ctx, info), or None once the run has been ended here."""
-        from .prepare import describe_error, prepare
         out = {}
 
         def work():
             try:
+                from .prepare import prepare  # here too: importing sklearn takes seconds
                 out["value"] = prepare(self.spec, self.folder)
             except BaseException as exc:  # noqa: BLE001 - SystemExit from the script too
-                out["error"] = describe_error(exc, self.spec)
+                out["error"] = exc
         thread = threading.Thread(target=work, name="get_data", daemon=True)
         thread.start()
         while thread.is_alive():
@@ -197,9 +200,10 @@ class Driver:
                              "while the data was still loading (get_data() had not returned).",
                              "experiment_timeout", "timed out while get_data() was running")
         if "error" in out:
-            log.error("preparing the data failed: %s", out["error"])
-            self.emit(ev.RunFinished(status=Status.FAILED, error=out["error"],
-                                     reason="data_error"))
+            from .prepare import describe_error
+            error = describe_error(out["error"], self.spec)
+            log.error("preparing the data failed: %s", error)
+            self.emit(ev.RunFinished(status=Status.FAILED, error=error, reason="data_error"))
             return None
         return out["value"]
 
@@ -247,22 +251,28 @@ class Driver:
             n, reason = self.first_failure
             status = Status.FAILED
             error = f"No iteration completed; the first failure was iteration {n}: {reason}"
+        elif not self.completed and self.stop_reason == "experiment_timeout":
+            status = Status.FAILED
+            error = (f"experiment_timeout_minutes={s['experiment_timeout_minutes']} was reached "
+                     "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
                                  reason=self.stop_reason or "iterations_done"))
 
     def fail(self, exc):
         """The driver itself failed: end every running iteration and the run, saying why."""
         why = f"{type(exc).__name__}: {exc}"
+        reason = f"the driver failed ({why})"
         for n, (w, (name, params, _)) in list(self.running.items()):
-            w.kill(Status.FAILED, f"the driver failed ({why})")
+            w.kill(Status.FAILED, reason)
             try:
-                w.reap()
-            except Exception:
-                pass
+                duration = w.reap()["duration"]
+            except Exception:  # noqa: BLE001 - the run's end must still be written
+                duration = None
             self.emit(ev.IterationFinished(iteration=n, pipeline=name, params=params,
-                                           status=Status.FAILED,
-                                           reason=f"the driver failed ({why})"))
-        self.emit(ev.RunFinished(status=Status.FAILED, error=why, reason="driver_error"))
+                                           status=Status.FAILED, duration=duration,
+                                           reason=reason))
+        self.emit(ev.RunFinished(status=Status.FAILED, error=why, best_score=self.best,
+                                 reason="driver_error"))
 
 
 def _setup_logging(folder, spec):

@@ -1,17 +1,30 @@
 """Fault injection for tests and drills: AUTOML_WIDGETS_FAULTS="2=crash,3=hang" makes
-iteration 2 die of SIGSEGV and iteration 3 hang, inside the real iteration process."""
+iteration 2 die of SIGSEGV and iteration 3 hang, inside the real iteration process.
+
+In the iteration process: crash (SIGSEGV), exit (os._exit(3)), hang, memory (a real
+MemoryError), raise (RuntimeError), disk-full (its output goes to /dev/full, where every
+write fails with the kernel's ENOSPC, and its log.txt becomes a link to nowhere, so the
+driver's final line to it fails too; readers see an empty log).
+In the driver: driver-error makes the driver itself fail with an I/O error as it is
+about to start that iteration.
+docs/faults.md lists what the user sees for each.
+"""
 from __future__ import annotations
 
+import errno
 import os
 import time
 
 VARIABLE = "AUTOML_WIDGETS_FAULTS"
 
 
-def inject(iteration: str) -> None:
-    faults = dict(item.split("=", 1) for item in os.environ.get(VARIABLE, "").split(",")
-                  if "=" in item)
-    fault = faults.get(iteration)
+def _faults() -> dict:
+    return dict(item.split("=", 1) for item in os.environ.get(VARIABLE, "").split(",")
+                if "=" in item)
+
+
+def inject(iteration: str, log_path: str | None = None) -> None:
+    fault = _faults().get(iteration)
     if fault == "crash":
         import ctypes
         ctypes.string_at(0)  # a real segmentation fault
@@ -30,3 +43,16 @@ def inject(iteration: str) -> None:
         bytearray(2 * limit)  # a real MemoryError under the limit
     elif fault == "raise":
         raise RuntimeError("injected failure")
+    elif fault == "disk-full" and log_path:
+        tmp = f"{log_path}.full"
+        os.symlink(os.path.join("no-space-left", os.path.basename(log_path)), tmp)
+        os.replace(tmp, log_path)
+        full = os.open("/dev/full", os.O_WRONLY)
+        os.dup2(full, 1)
+        os.dup2(full, 2)
+        os.close(full)
+
+
+def inject_driver(iteration: int) -> None:
+    if _faults().get(str(iteration)) == "driver-error":
+        raise OSError(errno.EIO, f"injected I/O error in the driver before iteration {iteration}")

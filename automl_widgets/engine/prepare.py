@@ -72,7 +72,6 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     return ctx, info
 
 
-
 def describe_error(exc: BaseException, spec) -> str:
     """What went wrong while loading the data, for get_details()["error"]: our own checks
     as they are; anything else with its type, message and the data script's frame."""

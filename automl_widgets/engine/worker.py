@@ -11,6 +11,8 @@ import traceback
 
 from ..protocol import LOG, RESULT, Status, read_json, write_json
 
+CANT_WRITE = 73  # exit code: the iteration could not write its log or result (EX_CANTCREAT)
+
 
 class Worker:
     def __init__(self, n, pid, out_dir):
@@ -46,6 +48,9 @@ class Worker:
                 result = read_json(result_path)
             except (OSError, ValueError) as exc:  # a full disk can truncate it
                 result = {"status": Status.FAILED, "reason": f"its result could not be read: {exc}"}
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == CANT_WRITE:
+            result = {"status": Status.FAILED, "reason": "the iteration process could not write "
+                      f"its log or result in {self.out_dir} (a full disk or a read-only folder?)"}
         elif os.WIFSIGNALED(status):
             name = signal.Signals(os.WTERMSIG(status)).name
             result = {"status": Status.FAILED, "reason": f"the iteration process was killed by {name}"}
@@ -84,17 +89,31 @@ def start(n, out_dir, job, max_cores=None) -> Worker:
             os.dup2(fd, 2)
             os.close(fd)
             _run(job, out_dir, max_cores)
+        except OSError as exc:  # its log or result: a full disk, a folder it cannot write
+            code = CANT_WRITE
+            _say(f"iteration {n}: {exc}\n")
         except BaseException:  # noqa: BLE001 - anything left must not escape the fork
             code = 70
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:  # a full disk fails the flush too, and nothing may return from here
+                    stream.flush()
+                except BaseException:  # noqa: BLE001
+                    pass
             os._exit(code)
     try:
         os.setpgid(pid, pid)  # also from here, so a kill right away finds the group
     except (PermissionError, ProcessLookupError):
         pass
     return Worker(n, pid, out_dir)
+
+
+def _say(text):
+    """Best effort, to stderr: the iteration's log if it got that far, else driver.log."""
+    try:
+        os.write(2, text.encode())
+    except OSError:
+        pass
 
 
 def _die_with_parent(driver):
@@ -111,10 +130,13 @@ def _run(job, out_dir, max_cores):
 
     from .faults import inject
     try:
-        inject(os.path.basename(out_dir))
+        inject(os.path.basename(out_dir), os.path.join(out_dir, LOG))
         with threadpool_limits(limits=max_cores):
             result = job()
     except BaseException as exc:  # MemoryError and friends fail only this iteration
-        traceback.print_exc()
+        try:
+            traceback.print_exc()
+        except OSError:  # the log may be what failed; the result still says why
+            pass
         result = {"status": Status.FAILED, "reason": f"{type(exc).__name__}: {exc}"}
     write_json(os.path.join(out_dir, RESULT), result)
