@@ -83,3 +83,49 @@ def test_ensemble_params_come_from_iteration_finished():
                  params={"ensembled_iterations": [1, 2], "weights": [2, 1]},
                  metrics={"log_loss": 0.1}))
     assert st.iterations[5]["params"] == {"ensembled_iterations": [1, 2], "weights": [2, 1]}
+
+
+def test_a_damaged_line_is_skipped_and_the_rest_still_reads(tmp_path):
+    (tmp_path / "events.jsonl").write_text(
+        '{"seq": 1, "event": "run_started", "time": 0}\n'
+        '{"seq": 2, "event": "iteration_sta{"seq": 3, "event": "warning", "time": 0}\n'
+        '{"seq": 4, "event": "cancel_requested", "time": 0}\n')
+    assert [e.seq for e in EventReader(tmp_path).read_new()] == [1, 4]
+
+
+def test_a_log_that_is_a_folder_or_under_a_file_reads_empty(tmp_path):
+    from automl_widgets.protocol import read_from
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    assert read_from(tmp_path / "dir", 0) == (b"", 0)
+    assert read_from(tmp_path / "file" / "log.txt", 5) == (b"", 5)
+    assert read_from(tmp_path / "file", 10**30) == (b"", 10**30)
+
+
+def test_a_full_disk_never_leaves_half_a_line(tmp_path):
+    """A real short write: the file-size limit stops the line part way (EFBIG)."""
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent(f"""
+        import resource, signal
+        from automl_widgets.protocol import EventWriter, events
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        w = EventWriter({str(tmp_path)!r})
+        w.emit(events.RunStarted(pid=1))
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, hard))
+        try:
+            w.emit(events.Warning(message="x" * 1000))
+        except OSError as exc:
+            print("refused", exc.errno)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+        w.emit(events.CancelRequested())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.startswith("refused")
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [1, 2]
+    assert [type(e) for e in EventReader(tmp_path).read_new()] == [
+        events.RunStarted, events.CancelRequested]

@@ -6,6 +6,7 @@ not know and ignore fields they do not know, so a newer driver's folder still re
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import time as _time
@@ -117,10 +118,17 @@ class EventWriter:
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def emit(self, event: Event) -> Event:
+        event.seq, event.time = self.seq + 1, _time.time()
+        line = (json.dumps(clean(event.to_dict()), default=str) + "\n").encode()
+        end = os.fstat(self.fd).st_size
+        try:
+            written = os.write(self.fd, line)
+            if written != len(line):  # a full disk: never leave half a line behind
+                raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes written")
+        except OSError:
+            os.ftruncate(self.fd, end)
+            raise
         self.seq += 1
-        event.seq, event.time = self.seq, _time.time()
-        line = json.dumps(clean(event.to_dict()), default=str) + "\n"
-        os.write(self.fd, line.encode())
         return event
 
     def close(self):
@@ -138,8 +146,10 @@ class EventReader:
         data, self.offset = read_from(self.path, self.offset, whole_lines=True)
         out = []
         for line in data.split(b"\n"):
-            if line.strip():
-                e = parse(json.loads(line))
-                if e is not None:
-                    out.append(e)
+            try:
+                e = parse(json.loads(line)) if line.strip() else None
+            except (ValueError, TypeError):  # a damaged line must not hide the rest
+                e = None
+            if e is not None:
+                out.append(e)
         return out

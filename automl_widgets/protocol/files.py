@@ -72,8 +72,8 @@ def read_from(path, offset: int, whole_lines=False) -> tuple[bytes, int]:
                 return b"", offset
             f.seek(offset)
             data = f.read()
-    except FileNotFoundError:
-        return b"", offset
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return b"", offset   # not written yet, or something else stands in its place
     if whole_lines:
         data = data[:data.rfind(b"\n") + 1]
     return data, offset + len(data)
