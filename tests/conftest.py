@@ -49,3 +49,22 @@ def rng_data(n=200, seed=0):
     X = rng.normal(size=(n, 5))
     return X, (X[:, 0] + rng.normal(scale=0.5, size=n) > 0).astype(int)
 
+
+UNIT_FILES = {"test_runfolder.py", "test_config.py", "test_metrics_search.py", "test_lint.py"}
+SSH_FILES = {"test_ssh.py", "test_sshd_fixture.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """One marker per test, by its file (see markers in pyproject.toml); `-m unit` is fast."""
+    for item in items:
+        name = item.path.name
+        if name.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)
+        elif item.get_closest_marker("ssh"):
+            pass  # an ssh parameter of a test that runs for every target
+        elif name in SSH_FILES or "sshd" in item.fixturenames:
+            item.add_marker(pytest.mark.ssh)
+        elif name in UNIT_FILES:
+            item.add_marker(pytest.mark.unit)
+        else:
+            item.add_marker(pytest.mark.integration)

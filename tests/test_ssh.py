@@ -1,15 +1,20 @@
 """SSH targets against a real OpenSSH server on 127.0.0.1 (see sshd.py, conftest_ssh.py)."""
+import base64
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
+import paramiko
 import pytest
 from conftest import events, finished_once
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
 from automl_widgets.compute import SSHCompute, SSHError
+from automl_widgets.compute.ssh import fingerprint
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 GET_DATA = textwrap.dedent("""
@@ -72,32 +77,71 @@ def test_target_names_follow_the_rule_and_no_secret_is_stored(ws, sshd):
         SSHCompute(ws, "nothere")
 
 
+def sshd_log_of(sshd, offset, n=1, timeout=10):
+    """What sshd logged about the first `n` connections after `offset`, once all closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = sshd.log()[offset:]
+        ports = re.findall(r"Connection from \S+ port (\d+) ", text)[:n]
+        lines = [line for line in text.splitlines()
+                 if any(re.search(rf"port {p}\b", line) for p in ports)]
+        closed = sum("[preauth]" in line for line in lines)
+        if (len(ports), closed) == (n, n) or time.monotonic() > deadline:
+            return "\n".join(lines)
+
+
 def test_unknown_host_is_refused_with_the_fingerprint_and_the_call_to_trust_it(ws, sshd):
     vm = SSHCompute.attach(ws, "fresh", address=sshd.host, port=sshd.port,
-                           username=sshd.username, ssh_key=sshd.key_path)
+                           username=sshd.username, password=sshd.password)
     with pytest.raises(SSHError) as err:
         vm.prepare()
     message = str(err.value)
     assert "not known" in message and "SHA256:" in message
     fp = message.split("trust_host('")[1].split("'")[0]
+    offset = len(sshd.log())
     with pytest.raises(SSHError, match="nothing was trusted"):
         vm.trust_host("SHA256:not-the-key")
     vm.trust_host(fp)
+    # Only key exchanges reached the unverified host: no login attempt, no password.
+    log = sshd_log_of(sshd, offset, n=2)
+    assert log.count("[preauth]") == 2, log
+    assert "Failed" not in log and "authenticating user" not in log, log
+    assert "Accepted" not in log, log
+    vm.trust_host(fp)  # already trusted with that key: nothing to do
+    with open(vm.known_hosts_file) as f:
+        assert f.read().count(sshd.host_key_public) == 1
     code, out, _ = vm.run(["whoami"])
     assert (code, out.strip()) == (0, sshd.username)
 
 
 def test_a_changed_host_key_is_always_refused(ws, sshd):
     vm = SSHCompute.attach(ws, "changed", address=sshd.host, port=sshd.port,
-                           username=sshd.username, ssh_key=sshd.key_path)
+                           username=sshd.username, password=sshd.password)
     other = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                             os.path.join(ws.data_dir, "other_key")], check=True)
     assert other.returncode == 0
     pub = open(os.path.join(ws.data_dir, "other_key.pub")).read().split()
+    wrong_line = f"[{sshd.host}]:{sshd.port} {pub[0]} {pub[1]}\n"
     with open(vm.known_hosts_file, "w") as f:
-        f.write(f"[{sshd.host}]:{sshd.port} {pub[0]} {pub[1]}\n")
-    with pytest.raises(SSHError, match="has CHANGED"):
+        f.write(wrong_line)
+    known = paramiko.Ed25519Key(data=base64.b64decode(pub[1]))
+    offered = paramiko.Ed25519Key(data=base64.b64decode(sshd.host_key_public.split()[1]))
+    old, new = fingerprint(known), fingerprint(offered)
+    with pytest.raises(SSHError, match="has CHANGED") as err:
         vm.run(["true"])
+    assert old in str(err.value) and new in str(err.value)
+    # trust_host() refuses too, even given the new fingerprint, naming both keys; it sends
+    # no password to the host whose key changed.
+    offset = len(sshd.log())
+    with pytest.raises(SSHError, match="has CHANGED") as err:
+        vm.trust_host(new)
+    assert old in str(err.value) and new in str(err.value)
+    assert "no credential was sent" in str(err.value)
+    log = sshd_log_of(sshd, offset)
+    assert log.count("[preauth]") == 1, log
+    assert "Failed" not in log and "authenticating user" not in log, log
+    with open(vm.known_hosts_file) as f:
+        assert f.read() == wrong_line
 
 
 def test_wrong_key_unreachable_port_and_bad_python_give_clear_errors(ws, sshd, tmp_path):

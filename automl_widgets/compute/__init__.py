@@ -1,7 +1,9 @@
-"""Compute targets: where a run's driver runs. Each one starts the driver on a run folder
-and says whether it is still alive; everything else goes through the run folder."""
+"""Compute targets: where a run's driver runs. Each one is a ComputeTarget: it starts the
+driver on a run folder, says whether it is alive, cancels, and mirrors a remote run folder;
+everything else goes through the run folder."""
 from __future__ import annotations
 
+from .base import ComputeTarget
 from .local import LocalCompute
 from .ssh import SSHCompute, SSHError, UnknownHostError
 
@@ -11,26 +13,30 @@ class RunConfiguration:
 
     def __init__(self, target="local"):
         self.target = target
+        self.resolve_target()  # refuse a wrong target now, not at submit
 
     def __repr__(self):
         name = getattr(self.target, "name", self.target)
         return f"RunConfiguration(target={name!r})"
 
-    def resolve_target(self):
-        if self.target in (None, "local"):
+    def resolve_target(self) -> ComputeTarget:
+        if self.target is None or (isinstance(self.target, str) and self.target == "local"):
             return LocalCompute()
-        if not hasattr(self.target, "start"):
-            raise ValueError(f"RunConfiguration.target must be 'local' or a compute target "
-                             f"such as LocalCompute(); got {self.target!r}.")
+        if not isinstance(self.target, ComputeTarget):
+            raise ValueError(
+                "The 'target' parameter of RunConfiguration must be 'local' or a compute "
+                "target such as LocalCompute() or SSHCompute(ws, name) (an object with name, "
+                "start, mirror, driver_alive, cancel and describe). "
+                f"Got {self.target!r} instead.")
         return self.target
 
 
-def target_for(workspace, description: dict):
+def target_for(workspace, description: dict) -> ComputeTarget:
     """The target object a run's spec names, for a reader re-attaching to it."""
     if description.get("type") == SSHCompute.kind:
         return SSHCompute(workspace, description["name"])
     return LocalCompute()
 
 
-__all__ = ["LocalCompute", "RunConfiguration", "SSHCompute", "SSHError", "UnknownHostError",
-           "target_for"]
+__all__ = ["ComputeTarget", "LocalCompute", "RunConfiguration", "SSHCompute", "SSHError",
+           "UnknownHostError", "target_for"]

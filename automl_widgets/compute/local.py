@@ -5,19 +5,20 @@ import os
 import subprocess
 import sys
 
-from ..protocol import DRIVER_LOG, liveness
+from ..protocol import DRIVER_LOG, liveness, request
+from .base import cancel_request
 
 
 class LocalCompute:
     name = "local"
 
-    def start(self, folder: str) -> int:
-        """Start the driver in its own session and return its pid (well under a second)."""
+    def start(self, folder: str) -> None:
+        """Start the driver in its own session (well under a second); its pid is then in
+        the run folder's driver.pid."""
         with open(os.path.join(folder, DRIVER_LOG), "ab") as log:
             subprocess.run([sys.executable, "-m", "automl_widgets.engine.driver", folder, "--detach"],
                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                            start_new_session=True, close_fds=True, cwd=folder, check=True)
-        return self.driver_pid(folder)
 
     @staticmethod
     def driver_pid(folder) -> int | None:
@@ -30,5 +31,13 @@ class LocalCompute:
     def driver_alive(self, folder) -> bool:
         return liveness.alive(folder)
 
+    def cancel(self, folder, iteration=None) -> None:
+        # No signal: the driver looks at control/ every 50 ms in every phase, and a SIGTERM
+        # before its handler is set would kill it instead of canceling.
+        request(folder, cancel_request(iteration))
+
     def describe(self) -> dict:
         return {"type": "local", "name": self.name}
+
+    def __repr__(self):
+        return "LocalCompute()"

@@ -10,6 +10,8 @@ copied twice.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import posixpath
@@ -94,6 +96,20 @@ def _upload_tree(sftp, local, remote):
             sftp.put(os.path.join(dirpath, name), posixpath.join(dest, name))
 
 
+@contextlib.contextmanager
+def _copying(folder):
+    """Yields whether this mirror may copy into `folder` now. Two mirrors of one run (two
+    Run objects, threads or processes) must not copy at once: both would append the same
+    bytes. The lock is on remote.json, which nothing writes after the start."""
+    with open(os.path.join(folder, REMOTE)) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False  # the other one copies
+            return
+        yield True  # closing the file releases the lock
+
+
 class Mirror:
     """Copies a remote run folder into the local one; pushes control requests the other way."""
 
@@ -108,7 +124,7 @@ class Mirror:
         self._events = EventReader(folder)   # what the local copy says, for the logs
         self.live, self.closing = set(), set()
         self.alive = True
-        self.last_alive_check = 0.0
+        self.last_alive_check = float("-inf")
 
     def _connect(self):
         self.client = self.target.connect()
@@ -135,13 +151,20 @@ class Mirror:
             except Exception as exc:
                 return self._failed(exc)
         try:
-            self._push_requests()
-            self._copy(EVENTS, whole_lines=True)
-            self._copy(DRIVER_LOG)
-            self._copy_logs()
+            alive = None
             if time.monotonic() - self.last_alive_check > 2:
+                # Asked before copying: a driver found gone has written all it will, and
+                # this round copies it, so `alive` turns False only with the copy complete.
                 self.last_alive_check = time.monotonic()
-                self.alive = self._driver_alive()
+                alive = self._driver_alive()
+            self._push_requests()
+            with _copying(self.folder) as ours:
+                if ours:
+                    self._copy(EVENTS, whole_lines=True)
+                    self._copy(DRIVER_LOG)
+                    self._copy_logs()
+                    if alive is not None:
+                        self.alive = alive
         except Exception as exc:
             self.close()
             return self._failed(exc)
@@ -204,6 +227,12 @@ class Mirror:
              "-", env.get("pkg", ""), env.get("python", "python3"), self.remote],
             self.client, timeout=DEADLINE)
         return code != 3  # anything else is no proof of death
+
+    def push(self):
+        """Push the control requests now (connecting if needed)."""
+        if self.client is None:
+            self._connect()
+        self._push_requests()
 
     def fetch(self, rel) -> str:
         """Download one file of the remote run folder (a model) into the local copy."""

@@ -13,6 +13,9 @@ import os
 import re
 import shlex
 
+from ..protocol import REMOTE, request
+from .base import cancel_request
+
 NAME_RULE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,63}$")
 NAME_RULE_TEXT = ("2 to 64 characters: letters, digits and '-', starting with a letter")
 CONNECT_TIMEOUT = 15
@@ -50,12 +53,22 @@ class _Refuse:
             f".trust_host({fp!r})")
 
 
-class _Capture:
-    def __init__(self):
-        self.key = None
+def _prefer(transport, keytype):
+    """Ask for the host key type we already know, as SSHClient.connect does."""
+    options = transport.get_security_options()
+    if keytype == "ssh-rsa":
+        keytype = next((k for k in ("rsa-sha2-512", "rsa-sha2-256") if k in options.key_types),
+                       keytype)
+    if keytype in options.key_types:
+        options.key_types = [keytype] + [k for k in options.key_types if k != keytype]
 
-    def missing_host_key(self, client, hostname, key):
-        self.key = key
+
+def _changed(target, key, known_key, outcome) -> str:
+    return (f"The host key of {target.address}:{target.port} has CHANGED: it now offers "
+            f"{key.get_name()} {fingerprint(key)}, but {known_key.get_name()} "
+            f"{fingerprint(known_key)} is the one known; {outcome}. If the machine was really "
+            "reinstalled, remove its old line from ~/.ssh/known_hosts and "
+            f"{target.known_hosts_file}, then trust the new key.")
 
 
 class SSHCompute:
@@ -135,12 +148,8 @@ class SSHCompute:
             raise
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise SSHError(
-                f"The host key of {self.address}:{self.port} has CHANGED (now "
-                f"{fingerprint(exc.key)}, expected {fingerprint(exc.expected_key)}); the "
-                "connection was refused. If the machine was really reinstalled, remove "
-                f"its old line from ~/.ssh/known_hosts and {self.known_hosts_file}, then "
-                "trust the new key.") from None
+            raise SSHError(_changed(self, exc.key, exc.expected_key,
+                                    "the connection was refused")) from None
         except paramiko.AuthenticationException as exc:
             client.close()
             raise SSHError(f"Authentication as {self.username!r} on {self.address}:"
@@ -167,38 +176,105 @@ class SSHCompute:
         return env
 
     def start(self, folder) -> None:
+        """Upload what the run needs and start its driver there; remote.json in the run
+        folder then says where the remote copy is."""
         from .mirror import start
         start(self, folder)
-
-    def driver_alive(self, folder) -> bool:
-        return True  # not knowable from here; the Run's mirror checks on the remote
 
     def mirror(self, folder):
         from .mirror import Mirror
         return Mirror(self, folder)
 
-    def trust_host(self, expected_fingerprint: str) -> None:
-        """Add the host's key to the workspace's known_hosts, if it has this fingerprint."""
-        capture = _Capture()
-        client = self._client(capture)
+    def driver_alive(self, folder) -> bool:
+        """Asks the remote, over a connection of its own, in one round of the mirror: a
+        driver found gone has its last events copied into `folder` before this says
+        False. A host that cannot be asked is no proof of death: True."""
+        if not os.path.exists(os.path.join(folder, REMOTE)):
+            return False  # never started
+        return self._with_mirror(folder, lambda m: not m.pull() or m.alive, True)
+
+    def cancel(self, folder, iteration=None) -> None:
+        """The request goes into the local run folder, which a following Run's mirror
+        pushes whenever the link is up, and is pushed at once over a connection of its
+        own so it takes effect with no Run following too."""
+        request(folder, cancel_request(iteration))
+        if os.path.exists(os.path.join(folder, REMOTE)):
+            self._with_mirror(folder, lambda m: m.push(), None)
+
+    def _with_mirror(self, folder, action, unreachable):
+        import paramiko
+
+        from .mirror import Mirror
+        mirror = Mirror(self, folder)
         try:
-            client.connect(self.address, port=self.port, username=self.username,
-                           password="-", key_filename=None, allow_agent=False,
-                           look_for_keys=False, timeout=CONNECT_TIMEOUT)
-        except Exception:  # authentication is not the point here, the host key is
-            pass
+            return action(mirror)
+        except (SSHError, OSError, EOFError, paramiko.SSHException):
+            return unreachable
         finally:
-            client.close()
-        if capture.key is None:
-            raise SSHError(f"{self.address}:{self.port} is already trusted, or sent no key.")
-        fp = fingerprint(capture.key)
+            mirror.close()
+
+    def trust_host(self, expected_fingerprint: str) -> None:
+        """Add the host's key to the workspace's known_hosts, if it has this fingerprint.
+
+        Only the key exchange happens: no credential is sent to a host not yet verified.
+        A host already known with another key is refused: its key has changed."""
+        known = self._known_keys()
+        key = self._offered_key(known)
+        fp = fingerprint(key)
+        if known is not None:
+            old = known.get(key.get_name())
+            if old is None or old != key:
+                old = old or next(iter(known.values()))
+                raise SSHError(_changed(self, key, old, "nothing was trusted and no "
+                                        "credential was sent"))
         if fp != expected_fingerprint:
             raise SSHError(f"The host now offers a key with fingerprint {fp}, not "
                            f"{expected_fingerprint}; nothing was trusted.")
-        line = (f"{_host_id(self.address, self.port)} {capture.key.get_name()} "
-                f"{capture.key.get_base64()}\n")
+        if known is not None:
+            return  # already trusted with this very key
+        line = (f"{_host_id(self.address, self.port)} {key.get_name()} "
+                f"{key.get_base64()}\n")
         with open(self.known_hosts_file, "a") as f:
             f.write(line)
+
+    def _known_keys(self):
+        """The keys known for this host ({type: key}), looked up as SSHClient does: the
+        user's known_hosts first, then the workspace's. None if neither knows it."""
+        import paramiko
+        host = _host_id(self.address, self.port)
+        for path in (os.path.expanduser("~/.ssh/known_hosts"), self.known_hosts_file):
+            keys = paramiko.HostKeys()
+            try:
+                keys.load(path)
+            except OSError:
+                continue
+            found = keys.lookup(host)
+            if found:
+                return found
+        return None
+
+    def _offered_key(self, known):
+        """The host key the server offers, from a bare key exchange (no authentication)."""
+        import socket
+
+        import paramiko
+        try:
+            sock = socket.create_connection((self.address, self.port), timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise SSHError(f"Cannot reach {self.address}:{self.port} over SSH: {exc}. "
+                           "Check the address, the port and that sshd runs there.") from None
+        transport = paramiko.Transport(sock)
+        try:
+            transport.banner_timeout = CONNECT_TIMEOUT
+            if known:  # ask for the type we know, as SSHClient does, to compare like with like
+                _prefer(transport, next(iter(known.keys())))
+            transport.start_client(timeout=CONNECT_TIMEOUT)
+            return transport.get_remote_server_key()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise SSHError(f"No SSH key exchange with {self.address}:{self.port}: {exc}. "
+                           "Check the address, the port and that sshd runs there.") from None
+        finally:
+            transport.close()
 
     def run(self, argv, client=None, timeout=600, stdin_data=None):
         """Run a command given as a list of words; returns (exit code, stdout, stderr)."""
