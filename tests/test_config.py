@@ -109,3 +109,14 @@ def test_refused_submit_leaves_no_run_behind(ws):
     assert ws.runs() == []
     with pytest.raises(ConfigError, match="Experiment name"):
         Experiment(ws, "../evil")
+
+
+def test_a_target_given_as_run_configuration_is_refused_before_anything_starts(ws, cancer):
+    from automl_widgets import Experiment, LocalCompute
+    X, y = cancer
+    config = AutoMLConfig(task="classification", X=X, y=y, iterations=2,
+                          run_configuration=LocalCompute())
+    with pytest.raises(ConfigError, match="'run_configuration' parameter of AutoMLConfig "
+                                          "must be a RunConfiguration"):
+        Experiment(ws, "wrong").submit(config)
+    assert ws.runs() == []

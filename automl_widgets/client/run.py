@@ -54,7 +54,12 @@ class Run(traitlets.HasTraits):
             from ..compute import target_for
             target = target_for(experiment.workspace, self.spec["target"])
         self.target = target
-        self._mirror = None   # remote targets: owned by the sync thread alone
+        # Remote targets: made here without connecting (liveness then comes from the mirror,
+        # never a blocking probe), used by the sync thread alone.
+        try:
+            self._mirror = target.mirror(self.folder)
+        except FileNotFoundError:   # no remote.json: the driver was never started there
+            self._mirror = None
         self.state = RunState(self.spec)
         self._reader = EventReader(self.folder)
         self._changed = threading.Condition(threading.RLock())
@@ -135,7 +140,6 @@ class Run(traitlets.HasTraits):
             self._changed.notify_all()
 
     def _sync(self):
-        self._mirror = self.target.mirror(self.folder)
         try:
             while not self._stop.is_set() and not self.state.finished:
                 try:

@@ -225,6 +225,10 @@ class Experiment:
         from ..compute import RunConfiguration
         from .run import Run
         run_config = config.settings.get("run_configuration") or RunConfiguration()
+        if not isinstance(run_config, RunConfiguration):
+            raise ConfigError("The 'run_configuration' parameter of AutoMLConfig must be a "
+                              "RunConfiguration (set its .target to a compute target). Got "
+                              f"{run_config!r} instead.")
         target = run_config.resolve_target()
         run_id = f"AutoML_{uuid.uuid4()}"
         folder = self.workspace.run_folder(run_id)

@@ -14,6 +14,9 @@ class Status(StrEnum):
     CANCELED = "Canceled"
     TIMED_OUT = "TimedOut"   # iterations only: killed at max_time_sec
 
+    def __repr__(self):   # reads like the plain string it is, in reprs and printed dicts
+        return repr(self.value)
+
     @property
     def terminal(self) -> bool:
         return self in TERMINAL
