@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 
@@ -30,24 +29,6 @@ def submit(ws, cancer):
             base.pop("X"), base.pop("y")
         return Experiment(ws, experiment).submit(AutoMLConfig(**base))
     return _submit
-
-
-def events(run):
-    from automl_widgets.protocol import EventReader
-    return [e.to_dict() for e in EventReader(run.folder).read_new()]
-
-
-def finished_once(run):
-    """Every iteration of the run finished exactly once; returns their numbers."""
-    done = [e["iteration"] for e in events(run) if e["event"] == "iteration_finished"]
-    assert len(done) == len(set(done)), f"an iteration finished twice: {done}"
-    return sorted(done)
-
-
-def rng_data(n=200, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    return X, (X[:, 0] + rng.normal(scale=0.5, size=n) > 0).astype(int)
 
 
 UNIT_FILES = {"test_runfolder.py", "test_config.py", "test_metrics_search.py", "test_lint.py"}

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 import yaml
+from helpers import cli, running
 
 from automl_widgets import Workspace
-from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 SETTINGS = {"task": "classification", "primary_metric": "accuracy",
             "data_script": "get_data.py", "iterations": 3, "n_cross_validations": 2,
@@ -23,16 +23,6 @@ GET_DATA = textwrap.dedent("""
         X, y = load_iris(return_X_y=True)
         return {"X": X, "y": y}
 """)
-
-
-def cli(ws, *args, cwd=None, faults=None):
-    env = {k: v for k, v in os.environ.items() if k != FAULTS}
-    if faults:
-        env[FAULTS] = faults
-    command = [sys.executable, "-m", "automl_widgets.client.cli"]
-    command += ["--workspace", str(ws)] if ws else []
-    return subprocess.run(command + list(args), capture_output=True, text=True, env=env,
-                          cwd=cwd or os.getcwd(), timeout=180)
 
 
 def table_rows(out):
@@ -47,10 +37,6 @@ def table_rows(out):
 
 def parent_run_id(out):
     return re.search(r"Parent Run ID: (AutoML_[0-9a-f-]{36})", out)[1]
-
-
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,9 @@ SSH target on a real sshd on 127.0.0.1 (see conftest_ssh.py). A Dask target join
 import json
 import os
 import shutil
-import time
 
 import pytest
-from conftest import rng_data
+from helpers import rng_data, running, until
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
 from automl_widgets.compute import ComputeTarget, LocalCompute, SSHCompute, target_for
@@ -37,20 +36,6 @@ def submit(ws, target, experiment, **settings):
     return Experiment(ws, experiment).submit(AutoMLConfig(**base))
 
 
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
-
-
-def eventually(predicate, timeout=60):
-    """Poll a condition no event announces (a process ending) until it holds or time is up."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def test_is_a_compute_target_that_describes_itself(target, ws):
     assert isinstance(target, ComputeTarget)
     described = target.describe()
@@ -70,7 +55,7 @@ def test_a_run_completes_with_an_iteration_canceled_and_liveness_follows(
     run.wait_for_completion(timeout=120)
     assert run.get_status() == "Completed"
     assert [i["status"] for i in run.iterations] == ["Completed", "Canceled", "Completed"]
-    assert eventually(lambda: not target.driver_alive(run.folder))
+    assert until(lambda: not target.driver_alive(run.folder))
 
     mirror = target.mirror(run.folder)
     if target.describe()["type"] == "local":
@@ -97,7 +82,7 @@ def test_cancel_the_run_with_nobody_following_it(target, ws, monkeypatch):
     assert run.wait_until(running(0), timeout=120)
     run.close()   # no Run pushes or reads anything now: the target alone must deliver
     target.cancel(run.folder)
-    assert eventually(lambda: not target.driver_alive(run.folder))
+    assert until(lambda: not target.driver_alive(run.folder))
     again = AutoMLRun(Experiment(ws, "contract_cancel"), run.id)
     again.wait_for_completion(timeout=60)
     assert again.get_status() == "Canceled"

@@ -11,10 +11,9 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import rng_data
+from helpers import cli, rng_data
 
 from automl_widgets import AutoMLConfig, ConfigError, Experiment
-from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 X, Y = rng_data(60)
 FRAME = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
@@ -87,13 +86,6 @@ GET_DATA = textwrap.dedent("""
 """)
 
 
-def cli(ws, *args, cwd):
-    env = {k: v for k, v in os.environ.items() if k != FAULTS}
-    return subprocess.run([sys.executable, "-m", "automl_widgets.client.cli", "--workspace",
-                           str(ws.path), *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=180)
-
-
 def test_cli_yaml_inf_runs_without_limit_and_nan_is_refused(ws, tmp_path):
     (tmp_path / "get_data.py").write_text(GET_DATA)
     settings = tmp_path / "settings.yaml"
@@ -107,7 +99,7 @@ def test_cli_yaml_inf_runs_without_limit_and_nan_is_refused(ws, tmp_path):
         max_time_sec: .inf
         experiment_timeout_minutes: .inf
     """))
-    proc = cli(ws, "run", str(settings), cwd=tmp_path)
+    proc = cli(ws.path, "run", str(settings), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run_id = re.search(r"Parent Run ID: (AutoML_[0-9a-f-]{36})", proc.stdout)[1]
     run = ws.find_run(run_id)
@@ -115,7 +107,7 @@ def test_cli_yaml_inf_runs_without_limit_and_nan_is_refused(ws, tmp_path):
     spec = spec_of(run)
     assert spec["max_time_sec"] is None and spec["experiment_timeout_minutes"] is None
     settings.write_text(settings.read_text().replace("max_time_sec: .inf", "max_time_sec: .nan"))
-    proc = cli(ws, "run", str(settings), cwd=tmp_path)
+    proc = cli(ws.path, "run", str(settings), cwd=tmp_path)
     assert proc.returncode != 0
     assert ("The 'max_time_sec' parameter of AutoMLConfig must be a float in the range "
             "(0, inf] (inf: no limit). Got nan instead.") in proc.stderr

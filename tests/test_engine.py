@@ -9,19 +9,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import events, finished_once
+from helpers import events, finished_once, hanging, running, statuses
 from sklearn.pipeline import Pipeline
 
 from automl_widgets import AutoMLRun, Experiment, metrics
 from automl_widgets.engine.faults import VARIABLE as FAULTS
-
-
-def statuses(run):
-    return {r["iteration"]: r["status"] for r in run.iterations}
-
-
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
 
 
 def test_run_completes_with_ensembles_and_returns_a_plain_pipeline(submit, cancer, tmp_path):
@@ -101,9 +93,7 @@ def test_crash_exit_memoryerror_exception_and_hang_fail_only_their_iteration(
 
 
 def test_cancel_one_iteration(submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "1=hang")
-    run = submit(iterations=3)
-    assert run.wait_until(running(1), timeout=60)
+    run = hanging(submit, monkeypatch, 1, iterations=3)
     run.cancel_iteration(1)
     run.wait_for_completion()
     assert statuses(run) == {0: "Completed", 1: "Canceled", 2: "Completed"}
@@ -114,9 +104,7 @@ def test_cancel_one_iteration(submit, monkeypatch):
 
 
 def test_cancel_the_run_keeps_what_was_recorded(submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "1=hang")
-    run = submit(iterations=10)
-    assert run.wait_until(running(1), timeout=60)
+    run = hanging(submit, monkeypatch, 1, iterations=10)
     run.cancel()
     assert run.get_status() in ("CancelRequested", "Canceled")
     run.wait_for_completion()
@@ -167,9 +155,7 @@ def test_killing_the_submitter_does_not_stop_the_run_and_a_new_process_catches_u
 
 
 def test_a_killed_driver_is_reported_not_waited_for_forever(submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "0=hang")
-    run = submit(iterations=2)
-    assert run.wait_until(running(0), timeout=60)
+    run = hanging(submit, monkeypatch, 0, iterations=2)
     os.kill(run.target.driver_pid(run.folder), signal.SIGKILL)
     assert run.wait_until(lambda r: r.status == "Failed", timeout=60)
     assert "driver process ended without finishing" in run.get_details()["error"]

@@ -3,37 +3,14 @@ driver, real iteration processes, real data scripts (docs/faults.md is the table
 import os
 import signal
 import textwrap
-import time
 
 import psutil
 import pytest
-from conftest import events, finished_once
+from helpers import events, finished_once, hanging, reasons, statuses, until
 
 from automl_widgets import AutoMLRun, Experiment
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.protocol import liveness
-
-
-def statuses(run):
-    return {r["iteration"]: r["status"] for r in run.iterations}
-
-
-def reasons(run):
-    return {c.number: c.get_properties()["reason"] for c in run.get_children()}
-
-
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
-
-
-def until(condition, timeout=60):
-    """Wait for a condition outside a run's events (a process ending): poll it."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def gone(pid):
@@ -130,9 +107,7 @@ def test_experiment_timeout_bounds_data_loading(submit, tmp_path):
 # ---- iterations end with the run (defect 8) -------------------------------------------
 
 def test_an_iteration_killed_from_outside_fails_alone(submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "1=hang")
-    run = submit(iterations=3)
-    assert run.wait_until(running(1), timeout=60)
+    run = hanging(submit, monkeypatch, 1, iterations=3)
     driver = psutil.Process(liveness.recorded(run.folder)["pid"])
     assert until(driver.children)
     for worker in driver.children():  # iteration 1, killed as the OOM killer would
@@ -146,9 +121,7 @@ def test_an_iteration_killed_from_outside_fails_alone(submit, monkeypatch):
 
 
 def test_a_sigkilled_driver_ends_its_running_iteration_as_failed(submit, ws, monkeypatch):
-    monkeypatch.setenv(FAULTS, "1=hang")
-    run = submit(iterations=3)
-    assert run.wait_until(running(1), timeout=60)
+    run = hanging(submit, monkeypatch, 1, iterations=3)
     driver = psutil.Process(liveness.recorded(run.folder)["pid"])
     assert until(driver.children)  # iteration 1's process: forked just after it is shown
     workers = driver.children()
@@ -198,9 +171,7 @@ def test_a_full_disk_for_one_iteration_fails_that_iteration_only(submit, monkeyp
 
 def test_an_iteration_folder_that_cannot_be_written_fails_that_iteration_only(
         submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "0=hang")
-    run = submit(iterations=4)
-    assert run.wait_until(running(0), timeout=60)
+    run = hanging(submit, monkeypatch, 0, iterations=4)
     # Iteration 1 has not started (one at a time): a file where its folder goes makes
     # every write there fail, as a read-only folder would, for it and for the driver.
     with open(os.path.join(run.folder, "iterations", "1"), "w") as f:

@@ -10,7 +10,7 @@ import time
 
 import paramiko
 import pytest
-from conftest import events, finished_once
+from helpers import events, finished_once, running
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
 from automl_widgets.compute import SSHCompute, SSHError
@@ -23,10 +23,6 @@ GET_DATA = textwrap.dedent("""
         X, y = load_breast_cancer(return_X_y=True)
         return {"X": X, "y": y}
 """)
-
-
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
 
 
 def trusted(ws, sshd, name="mydsvm", **kw):

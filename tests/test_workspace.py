@@ -10,17 +10,13 @@ import sys
 import textwrap
 
 import pytest
-from conftest import events
+from helpers import events, hanging
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration, Workspace
 from automl_widgets.compute import SSHCompute, SSHError
 from automl_widgets.config import ConfigError
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.protocol import TERMINAL
-
-
-def running(n):
-    return lambda r: any(i["iteration"] == n and i["status"] == "Running" for i in r.iterations)
 
 
 def index_status(ws, run_id):
@@ -34,9 +30,7 @@ def tree(folder):
 # ---- issue 9, defect 1: re-attaching through another spelling of the path -------------
 
 def test_a_live_run_reattached_through_a_symlink_is_running(ws, submit, tmp_path, monkeypatch):
-    monkeypatch.setenv(FAULTS, "0=hang")   # keeps the run live
-    run = submit(iterations=2)
-    assert run.wait_until(running(0), timeout=60)
+    run = hanging(submit, monkeypatch, 0, iterations=2)
     link = tmp_path / "wslink"
     os.symlink(ws.path, link)
     linked = Workspace.from_config(str(link))
@@ -52,9 +46,7 @@ def test_a_live_run_reattached_through_a_symlink_is_running(ws, submit, tmp_path
 
 
 def test_a_readers_guess_is_shown_but_never_written_to_the_index(ws, submit, monkeypatch):
-    monkeypatch.setenv(FAULTS, "0=hang")
-    run = submit(iterations=2)
-    assert run.wait_until(running(0), timeout=60)
+    run = hanging(submit, monkeypatch, 0, iterations=2)
     os.kill(run.target.driver_pid(run.folder), signal.SIGKILL)
     assert run.wait_until(lambda r: r.status == "Failed", timeout=60)
     assert "driver process ended without finishing" in run.get_details()["error"]
