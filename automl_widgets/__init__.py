@@ -10,7 +10,7 @@ _EXPORTS = {
     "AutoMLRun": "client.run", "ChildRun": "client.run", "Run": "client.run",
     "Experiment": "client.workspace", "Workspace": "client.workspace",
     "LocalCompute": "compute", "RunConfiguration": "compute",
-    "RunDetails": "widget",
+    "RunDetails": "widget", "Status": "protocol", "ComputeTarget": "compute",
 }
 __all__ = sorted(_EXPORTS)
 

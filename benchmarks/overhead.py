@@ -224,7 +224,7 @@ class Replayer:
         """Seconds each pipeline's job takes in this already warm process."""
         from threadpoolctl import threadpool_limits
 
-        from automl_widgets import iteration
+        from automl_widgets.engine import iteration
         out = {}
         with tempfile.TemporaryDirectory() as d, threadpool_limits(limits=self.cores), \
                 contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -246,7 +246,7 @@ class Replayer:
         """The pipelines in iteration order, `slots` at a time, each forked through
         worker.start the moment a slot frees (pidfd wake-up, as in the driver) but with no
         driver bookkeeping at all: what the machine itself gives. ({n: duration}, wall)"""
-        from automl_widgets import iteration, worker
+        from automl_widgets.engine import iteration, worker
         out, running, order = {}, {}, sorted(started)
         sel = selectors.DefaultSelector()
         with tempfile.TemporaryDirectory() as root:

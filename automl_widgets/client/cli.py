@@ -15,7 +15,7 @@ import sys
 import time
 
 from ..config import AutoMLConfig, ConfigError
-from ..protocol import LOG, MODEL, iteration_dir, read_from
+from ..protocol import LOG, MODEL, Status, iteration_dir, read_from
 from . import console
 from .run import Run
 from .workspace import Experiment, Workspace, WorkspaceNotFound
@@ -89,7 +89,7 @@ def report_best(run) -> int:
     print(f"\nBest iteration: {s.best}\nPipeline: {best['pipeline']}\n"
           f"{run.spec['primary_metric']}: {best['score']:.4f}\n"
           f"Model: {os.path.join(iteration_dir(run.folder, s.best), MODEL)}")
-    return 0 if s.status == "Completed" else 1
+    return 0 if s.status == Status.COMPLETED else 1
 
 
 def submit_and_watch(ws, experiment, config, wait=True) -> int:

@@ -2,6 +2,8 @@
 wait_for_completion(show_output=True)."""
 from __future__ import annotations
 
+from ..protocol import Status
+
 LEGEND = """\
 ********************************************************************************************
 ITERATION: The iteration being evaluated.
@@ -26,7 +28,7 @@ def _num(v) -> str:
 def row(rec: dict, best=None) -> str:
     """One line of the table; `best` is the best score so far, in the order shown."""
     status = rec.get("status")
-    metric = _num(rec.get("score")) if status == "Completed" else str(status)
+    metric = _num(rec.get("score")) if status == Status.COMPLETED else str(status)
     duration = rec.get("duration")
     duration = "" if duration is None else f"{duration:.1f}"
     pipeline = rec.get("pipeline") or "(never started)"

@@ -36,7 +36,7 @@ LIVENESS_INTERVAL = 2.0
 
 
 class Run(traitlets.HasTraits):
-    status = traitlets.Unicode("NotStarted")
+    status = traitlets.Unicode(Status.NOT_STARTED)
     iterations = traitlets.List()        # one dict per iteration, by iteration number
     best = traitlets.Dict(default_value=None, allow_none=True)  # the best iteration, or None
     error = traitlets.Unicode(None, allow_none=True)
@@ -231,7 +231,7 @@ class Run(traitlets.HasTraits):
         best = None
         for n, r in self.state.iterations.items():
             v = (r.get("metrics") or {}).get(name)
-            if r.get("status") == "Completed" and v is not None and (
+            if r.get("status") == Status.COMPLETED and v is not None and (
                     best is None or m.better(v, self.state.iterations[best]["metrics"][name])):
                 best = n
         if best is None:
@@ -306,10 +306,10 @@ class ChildRun:
 
     @property
     def record(self) -> dict:
-        return self.parent.state.iterations.get(self.number, {"status": "NotStarted"})
+        return self.parent.state.iterations.get(self.number, {"status": Status.NOT_STARTED})
 
     def get_status(self) -> str:
-        return self.record.get("status", "NotStarted")
+        return self.record.get("status", Status.NOT_STARTED)
 
     def get_metrics(self) -> dict:
         return dict(self.record.get("metrics") or {})
@@ -340,14 +340,14 @@ class ChildRun:
 
     def load_model(self):
         path = os.path.join(self.folder, MODEL)
-        if self.get_status() == "Completed" and not os.path.exists(path):
+        if self.get_status() == Status.COMPLETED and not os.path.exists(path):
             mirror = self.parent.target.mirror(self.parent.folder)  # its own connection
             if mirror is not None:
                 try:
                     mirror.fetch(os.path.relpath(path, self.parent.folder))
                 finally:
                     mirror.close()
-        if self.get_status() != "Completed" or not os.path.exists(path):
+        if self.get_status() != Status.COMPLETED or not os.path.exists(path):
             raise RuntimeError(f"Iteration {self.number} has no model (status "
                                f"{self.get_status()}).")
         import joblib

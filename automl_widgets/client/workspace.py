@@ -253,7 +253,7 @@ class Experiment:
                 db.execute("INSERT OR IGNORE INTO experiments VALUES (?, ?)",
                            (self.name, time.time()))
                 db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
-                           (run_id, self.name, spec["created"], target.name, "NotStarted"))
+                           (run_id, self.name, spec["created"], target.name, Status.NOT_STARTED))
         except BaseException as exc:
             _remove(folder, exc)
             raise

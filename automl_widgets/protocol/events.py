@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .files import EVENTS, clean, read_from
+from .status import Status
 
 VERSION = 1
 
@@ -66,7 +67,7 @@ class IterationFinished(Event):
     iteration: int = 0
     pipeline: str = ""
     params: dict | None = None          # None: those of iteration_started
-    status: str = "Failed"
+    status: str = Status.FAILED
     duration: float | None = None
     metrics: dict = field(default_factory=dict)
     reason: str | None = None
@@ -88,7 +89,7 @@ class Warning(Event):  # noqa: A001 - the event's name in the protocol
 @dataclass
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
-    status: str = "Failed"
+    status: str = Status.FAILED
     error: str | None = None
     reason: str | None = None
     best_score: float | None = None

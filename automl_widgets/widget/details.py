@@ -15,7 +15,7 @@ from copy import deepcopy
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..client import console
+from ..client import Status, console
 from ..client.run import ChildRun
 from .plot import PLOT_WIDTH, MetricPlot
 from .table import IterationTable
@@ -217,13 +217,13 @@ class RunDetails(widgets.VBox):
 
     def _update_buttons(self):
         run = self.run
-        off = run.state.finished or run.status == "CancelRequested"
+        off = run.state.finished or run.status == Status.CANCEL_REQUESTED
         self.cancel_run_button.disabled = off
         self.cancel_run_button.button_style = "" if off else "danger"   # no red on a done run
         n = self.table.selected
         rec = next((r for r in run.iterations if r["iteration"] == n), None)
         can = (n is not None and not run.state.finished
-               and (rec is None or rec.get("status") == "Running")
+               and (rec is None or rec.get("status") == Status.RUNNING)
                and n < run.spec["iterations"] and n not in self._cancels)
         self.cancel_iteration_button.disabled = not can
         self.cancel_iteration_button.description = (

@@ -8,6 +8,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from .. import metrics
+from ..client import Status
 
 
 def best_so_far(x, y, greater_is_better: bool) -> tuple[list, list]:
@@ -68,7 +69,7 @@ class MetricPlot(widgets.VBox):
     def _draw(self) -> None:
         with self._lock:   # reentrant: update() holds it too
             name = self.metric
-            done = [r for r in self._records if r.get("status") == "Completed"
+            done = [r for r in self._records if r.get("status") == Status.COMPLETED
                     and (r.get("metrics") or {}).get(name) is not None]
             x = [r["iteration"] for r in done]
             y = [float(f"{r['metrics'][name]:.6g}") for r in done]   # 6 digits: shorter messages

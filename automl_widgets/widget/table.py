@@ -14,6 +14,7 @@ import anywidget
 import traitlets
 
 from .. import metrics
+from ..client import Status
 
 HERE = pathlib.Path(__file__).parent
 
@@ -22,12 +23,12 @@ def table_rows(records, greater_is_better: bool = True) -> list[dict]:
     """The table's view of RunState's iteration records, by iteration. "Best so far" is
     in iteration order, like the plot's line (the console's BEST is in finishing order)."""
     records = sorted(records, key=lambda r: r["iteration"])
-    scores = [r.get("score") if r.get("status") == "Completed" else None for r in records]
+    scores = [r.get("score") if r.get("status") == Status.COMPLETED else None for r in records]
     return [{"iteration": rec["iteration"], "pipeline": rec.get("pipeline") or "",
              "status": rec.get("status"), "duration": rec.get("duration"),
              "score": score, "best": best,
              # a running row's duration ticks in the browser from here
-             "start": rec.get("start_time") if rec.get("status") == "Running" else None}
+             "start": rec.get("start_time") if rec.get("status") == Status.RUNNING else None}
             for rec, score, best in zip(records, scores,
                                         metrics.running_best(scores, greater_is_better))]
 
