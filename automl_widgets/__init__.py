@@ -9,7 +9,8 @@ _EXPORTS = {
     "AutoMLConfig": "config", "ConfigError": "config",
     "AutoMLRun": "client.run", "ChildRun": "client.run", "Run": "client.run",
     "Experiment": "client.workspace", "Workspace": "client.workspace",
-    "LocalCompute": "compute", "RunConfiguration": "compute",
+    "LocalCompute": "compute", "RunConfiguration": "compute", "DaskCompute": "compute",
+    "SSHCompute": "compute",
     "RunDetails": "widget", "Status": "protocol", "ComputeTarget": "compute",
 }
 __all__ = sorted(_EXPORTS)

@@ -318,7 +318,8 @@ class ChildRun:
         r = self.record
         return {"iteration": self.number, "pipeline": r.get("pipeline"),
                 "params": r.get("params"), "duration": r.get("duration"),
-                "reason": r.get("reason"), "run_id": self.id}
+                "reason": r.get("reason"), "run_id": self.id,
+                "worker": r.get("worker")}
 
     def get_log(self) -> str:
         return self.read_log()[0]

@@ -199,6 +199,17 @@ class Workspace:
             row = db.execute("SELECT settings FROM targets WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def target_kind(self, name) -> str | None:
+        with self._db() as db:
+            row = db.execute("SELECT kind FROM targets WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def targets(self) -> list[tuple[str, str, dict]]:
+        """(name, kind, settings) of every attached compute target, by name."""
+        with self._db() as db:
+            rows = list(db.execute("SELECT name, kind, settings FROM targets ORDER BY name"))
+        return [(name, kind, json.loads(settings)) for name, kind, settings in rows]
+
     def record_status(self, run_id, status):
         """Cache a final status written in the run's folder (which stays the truth); never
         a reader's guess."""

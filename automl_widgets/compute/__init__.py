@@ -4,6 +4,7 @@ everything else goes through the run folder."""
 from __future__ import annotations
 
 from .base import ComputeTarget
+from .dask import DaskCompute, DaskError
 from .local import LocalCompute
 from .ssh import SSHCompute, SSHError, UnknownHostError
 
@@ -25,7 +26,8 @@ class RunConfiguration:
         if not isinstance(self.target, ComputeTarget):
             raise ValueError(
                 "The 'target' parameter of RunConfiguration must be 'local' or a compute "
-                "target such as LocalCompute() or SSHCompute(ws, name) (an object with name, "
+                "target such as LocalCompute(), SSHCompute(ws, name) or DaskCompute(ws, name) "
+                "(an object with name, "
                 "start, mirror, driver_alive, cancel and describe). "
                 f"Got {self.target!r} instead.")
         return self.target
@@ -35,8 +37,8 @@ def target_for(workspace, description: dict) -> ComputeTarget:
     """The target object a run's spec names, for a reader re-attaching to it."""
     if description.get("type") == SSHCompute.kind:
         return SSHCompute(workspace, description["name"])
-    return LocalCompute()
+    return LocalCompute()   # a Dask run's driver is local too: liveness and cancel are its
 
 
-__all__ = ["ComputeTarget", "LocalCompute", "RunConfiguration", "SSHCompute", "SSHError",
-           "UnknownHostError", "target_for"]
+__all__ = ["ComputeTarget", "DaskCompute", "DaskError", "LocalCompute", "RunConfiguration",
+           "SSHCompute", "SSHError", "UnknownHostError", "target_for"]

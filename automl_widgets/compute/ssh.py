@@ -78,8 +78,8 @@ class SSHCompute:
     def __init__(self, workspace, name, password=None):
         _check_name(name)
         settings = workspace.load_target(name)
-        if settings is None:
-            raise SSHError(f"No compute target {name!r} is attached to this workspace; "
+        if settings is None or workspace.target_kind(name) != self.kind:
+            raise SSHError(f"No SSH compute target {name!r} is attached to this workspace; "
                            f"attach it with SSHCompute.attach(ws, {name!r}, address=..., "
                            "username=..., ssh_key=...).")
         self.workspace, self.name = workspace, name

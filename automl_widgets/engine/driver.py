@@ -58,6 +58,7 @@ class Driver:
         minutes = _limit(self.spec["experiment_timeout_minutes"])
         self.deadline_sec = None if minutes is None else minutes * 60
         self.t0 = time.monotonic()
+        self.dask = None           # the DaskExecutor, when the target is a Dask cluster
 
     def emit(self, event):
         return self.events.emit(event)
@@ -79,8 +80,15 @@ class Driver:
         for n, (worker, _) in self.running.items():
             if cancel_iteration_request(n) in found:
                 worker.kill(Status.CANCELED, "canceled on request")
-            elif self.max_time is not None and time.monotonic() - worker.started > self.max_time:
+            elif self.max_time is not None and not getattr(worker, "queued", False) and \
+                    time.monotonic() - worker.started > self.max_time:
                 worker.kill(Status.TIMED_OUT, f"exceeded max_time_sec={self.spec['max_time_sec']}")
+            elif hasattr(worker, "overdue"):
+                worker.overdue()
+        if self.dask is not None and not self.stop_reason and self.dask.scheduler_lost():
+            self.stop_reason = "scheduler_lost"
+            for worker, _ in self.running.values():
+                worker.kill(Status.FAILED, f"the Dask scheduler at {self.dask.address} was lost")
         if not self.stop_reason and self.over_deadline():
             self.stop_reason = "experiment_timeout"
             for worker, _ in self.running.values():
@@ -88,15 +96,20 @@ class Driver:
         return found
 
     # ---- iterations ------------------------------------------------------------------
-    def launch(self, n, name, params, job, proposal=None):
+    def launch(self, n, name, params, job, proposal=None, remote=None):
+        """Start iteration n: job() in a forked local process, or, on a Dask target,
+        remote = (fn, args) as a task whose worker runs fn(ctx, *args, out_dir)."""
         from . import worker
         from .faults import inject_driver
         inject_driver(n)
         self.emit(ev.IterationStarted(iteration=n, pipeline=name, params=params,
                                       run_id=f"{self.spec['run_id']}_{n}"))
         cores = self.spec["max_cores_per_iteration"]
-        w = worker.start(n, iteration_dir(self.folder, n), job,
-                         None if cores == -1 else cores)
+        cores = None if cores == -1 else cores
+        if remote is not None and self.dask is not None:
+            w = self.dask.start(n, iteration_dir(self.folder, n), *remote, cores)
+        else:
+            w = worker.start(n, iteration_dir(self.folder, n), job, cores)
         self.running[n] = (w, (name, params, proposal))
         self.selector.register(w, selectors.EVENT_READ, n)
 
@@ -111,7 +124,8 @@ class Driver:
         self.emit(ev.IterationFinished(
             iteration=n, pipeline=name, params=result.get("params", params),
             status=result["status"], duration=result["duration"],
-            metrics=result.get("metrics", {}), reason=result.get("reason")))
+            metrics=result.get("metrics", {}), reason=result.get("reason"),
+            worker=result.get("worker")))
         log.info("iteration %d %s %s %s", n, name, result["status"], score)
         if result["status"] in (Status.FAILED, Status.TIMED_OUT) and self.first_failure is None:
             self.first_failure = (n, result.get("reason"))
@@ -152,7 +166,7 @@ class Driver:
                     p = self.searcher.ask()
                     self.launch(n, p.name(ctx.task), p.params,
                                 lambda p=p, n=n: iteration.run(ctx, p, iteration_dir(self.folder, n)),
-                                proposal=p)
+                                proposal=p, remote=(iteration.run, (p.portable(),)))
                 n += 1
             if not self.running and (self.stop_reason or n >= last):
                 return n
@@ -165,7 +179,7 @@ class Driver:
                     ctx, members, self.spec["ensemble_iterations"], d)),
                 ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
         for name, job in jobs:
-            if self.stop_reason in ("canceled", "experiment_timeout"):
+            if self.stop_reason in ("canceled", "experiment_timeout", "scheduler_lost"):
                 return
             d = iteration_dir(self.folder, n)
             self.launch(n, name, {}, lambda job=job, d=d: job(d))
@@ -228,11 +242,15 @@ class Driver:
         from .search import Searcher
         self.t0 = time.monotonic()
         self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
+        if self.spec["target"].get("type") == "dask" and not self.connect_dask():
+            return
         loaded = self.load_data()
         if loaded is None:
             return
         ctx, info = loaded
         self.emit(ev.DataLoaded(**info))
+        if self.dask is not None:
+            self.dask.scatter(ctx)
         s = self.spec
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"])
@@ -247,6 +265,10 @@ class Driver:
         status, error = Status.COMPLETED, None
         if self.stop_reason == "canceled":
             status = Status.CANCELED
+        elif self.stop_reason == "scheduler_lost":
+            status = Status.FAILED
+            error = (f"The Dask scheduler at {self.dask.address} was lost; the iterations that "
+                     "finished before are kept.")
         elif not self.completed and self.first_failure is not None:
             n, reason = self.first_failure
             status = Status.FAILED
@@ -257,6 +279,20 @@ class Driver:
                      "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
                                  reason=self.stop_reason or "iterations_done"))
+
+    def connect_dask(self) -> bool:
+        """Reach the cluster; a run that cannot ends Failed, saying where it looked."""
+        from .dask_exec import DaskExecutor
+        target = self.spec["target"]
+        try:
+            self.dask = DaskExecutor(target, self.folder, self.spec["run_id"])
+            log.info("Dask cluster: %s", self.dask.describe())
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failure to connect ends the run
+            self.emit(ev.RunFinished(status=Status.FAILED, reason="scheduler_unreachable",
+                                     error=f"Cannot reach the Dask scheduler at "
+                                           f"{target.get('address')}: {type(exc).__name__}: {exc}"))
+            return False
 
     def fail(self, exc):
         """The driver itself failed: end every running iteration and the run, saying why."""
@@ -319,6 +355,9 @@ def main(argv=None):
         log.exception("the driver failed")
         driver.fail(exc)
         raise
+    finally:
+        if driver.dask is not None:
+            driver.dask.close()
 
 
 if __name__ == "__main__":

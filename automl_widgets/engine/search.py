@@ -30,6 +30,10 @@ class Proposal:
     def name(self, task) -> str:
         return catalog.pipeline_name(self.preprocessor, self.estimator, task)
 
+    def portable(self) -> Proposal:
+        """The same proposal without its Optuna trial, to send to another process."""
+        return Proposal(self.preprocessor, self.estimator, dict(self.params))
+
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,

@@ -88,7 +88,7 @@ def start(n, out_dir, job, max_cores=None) -> Worker:
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
-            _run(job, out_dir, max_cores)
+            _run(n, job, out_dir, max_cores)
         except OSError as exc:  # its log or result: a full disk, a folder it cannot write
             code = CANT_WRITE
             _say(f"iteration {n}: {exc}\n")
@@ -125,12 +125,12 @@ def _die_with_parent(driver):
         os._exit(1)
 
 
-def _run(job, out_dir, max_cores):
+def _run(n, job, out_dir, max_cores):
     from threadpoolctl import threadpool_limits
 
     from .faults import inject
     try:
-        inject(os.path.basename(out_dir), os.path.join(out_dir, LOG))
+        inject(str(n), os.path.join(out_dir, LOG))
         with threadpool_limits(limits=max_cores):
             result = job()
     except BaseException as exc:  # MemoryError and friends fail only this iteration

@@ -71,6 +71,7 @@ class IterationFinished(Event):
     duration: float | None = None
     metrics: dict = field(default_factory=dict)
     reason: str | None = None
+    worker: str | None = None           # Dask targets: the worker that ran it
 
 
 @dataclass

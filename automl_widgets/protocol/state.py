@@ -53,6 +53,8 @@ class RunState:
             self._finish_iteration(e.iteration, e.status, e.time, duration=e.duration,
                                    reason=e.reason, pipeline=e.pipeline, params=e.params,
                                    metrics=e.metrics)
+            if e.worker:
+                self.iterations[e.iteration]["worker"] = e.worker
         elif isinstance(e, ev.CancelRequested):
             if self.status not in TERMINAL:
                 self.status = Status.CANCEL_REQUESTED

@@ -1,0 +1,257 @@
+"""Iterations on a Dask cluster: the driver stays the run folder's only writer, each
+iteration is a Dask task that runs it in a child process on a worker.
+
+On the worker (`run_on_worker`, a Dask task): the iteration is forked from the worker
+process by the same `worker.start` as on the local target, into a temporary folder, so a
+cancel or max_time_sec kills it for real (a Dask future cannot interrupt a running task).
+Its log travels back while it runs as Dask events on the run's topic; its result, model,
+predictions and the rest of its log come back as the task's result.
+
+In the driver (`DaskExecutor`): one Client; the data is scattered once to every worker;
+each task gets a `DaskIteration` handle with the same interface as a local `worker.Worker`
+(fileno, kill, reap, started), so the driver's loop does not change.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+
+from ..protocol import LOG, MODEL, PREDICTIONS, Status, iteration_dir
+
+log = logging.getLogger("automl_widgets.engine.dask")
+
+POLL = 0.2            # seconds between a task's looks at its log and its cancel flag
+KILL_GRACE = 5.0      # after a kill, how long a task may take to answer before it is dropped
+SCHEDULER_GRACE = 10  # seconds without the scheduler before the run is given up
+MAX_ATTEMPTS = 2      # an iteration whose worker died is retried once on another worker
+FILES = (MODEL, PREDICTIONS)
+
+
+def cancel_flag(run_id, n) -> str:
+    return f"automl-{run_id}-cancel-{n}"
+
+
+def topic(run_id) -> str:
+    return f"automl-{run_id}"
+
+
+# ---- on the worker ----------------------------------------------------------------------
+
+def run_on_worker(fn, args, n, run_id, cores):
+    """A Dask task: fn(*args, out_dir) in a forked child process, streaming its log."""
+    from distributed import Event, get_worker
+
+    from . import worker as local
+    w = get_worker()
+    attempt = uuid.uuid4().hex[:8]
+    where = {"worker": w.address, "worker_name": str(w.name)}
+    w.log_event(topic(run_id), {"n": n, "kind": "start", "attempt": attempt, **where})
+    out = tempfile.mkdtemp(prefix=f"automl-{n}-")
+    flag = Event(cancel_flag(run_id, n))
+    try:
+        child = local.start(n, out, lambda: fn(*args, out), cores)
+        shipped = 0
+        while True:
+            done = select.select([child], [], [], POLL)[0]
+            shipped = _ship_log(w, run_id, n, attempt, out, shipped)
+            if done:
+                break
+            if flag.is_set():
+                child.kill(Status.CANCELED, "stopped at the driver's request")
+        result = child.reap()
+        _ship_log(w, run_id, n, attempt, out, shipped)
+        files = {}
+        for name in FILES:
+            path = os.path.join(out, name)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    files[name] = f.read()
+        with open(os.path.join(out, LOG), "rb") as f:
+            text = f.read()
+        return {"result": result, "files": files, "log": text, "attempt": attempt, **where}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _ship_log(w, run_id, n, attempt, out, offset) -> int:
+    try:
+        with open(os.path.join(out, LOG), "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return offset
+    if data:
+        w.log_event(topic(run_id), {"n": n, "kind": "log", "attempt": attempt,
+                                    "offset": offset, "data": data})
+    return offset + len(data)
+
+
+# ---- in the driver ------------------------------------------------------------------------
+
+class DaskExecutor:
+    """The driver's side of a Dask target: submits iterations, follows their logs."""
+
+    def __init__(self, target: dict, folder: str, run_id: str):
+        from distributed import Client, Security
+        self.folder, self.run_id = folder, run_id
+        self.address = target["address"]
+        security = Security(**target["security"]) if target.get("security") else None
+        self.client = Client(self.address, security=security, timeout=10,
+                             set_as_default=False)
+        self.lock = threading.Lock()
+        self.attempts: dict[int, list] = {}   # n -> [(attempt id, worker address)]
+        self.shipped: dict[tuple, int] = {}   # (n, attempt) -> bytes written to its log
+        self.running: dict[int, DaskIteration] = {}
+        self.data = None
+        self.lost_since = None
+        self.client.subscribe_topic(topic(run_id), self._on_event)
+
+    def describe(self) -> str:
+        info = self.client.scheduler_info()
+        threads = sum(w.get("nthreads", 0) for w in info.get("workers", {}).values())
+        return f"{len(info.get('workers', {}))} worker(s), {threads} thread(s) at {self.address}"
+
+    def scatter(self, ctx):
+        """The run's data, once to every worker (workers that join later fetch it)."""
+        self.data = self.client.scatter(ctx, broadcast=True, hash=False)
+
+    def start(self, n, out_dir, fn, args, cores) -> DaskIteration:
+        os.makedirs(out_dir, exist_ok=True)
+        future = self.client.submit(run_on_worker, fn, (self.data, *args), n, self.run_id,
+                                    cores, key=f"automl-{self.run_id}-{n}", pure=False)
+        it = DaskIteration(self, n, out_dir, future)
+        self.running[n] = it
+        return it
+
+    # Dask events arrive on the client's own thread.
+    def _on_event(self, event):
+        _, msg = event
+        n, attempt = msg.get("n"), msg.get("attempt")
+        with self.lock:
+            it = self.running.get(n)
+            if it is None or it.reaped:
+                return
+            if msg.get("kind") == "start":
+                tries = self.attempts.setdefault(n, [])
+                tries.append((attempt, msg.get("worker")))
+                it.worker = msg.get("worker")
+                if it.queued:
+                    it.queued, it.started = False, time.monotonic()
+                if len(tries) > 1:
+                    self._append(n, attempt, f"\n[automl-widgets] the worker {tries[-2][1]} "
+                                 f"died; retrying on {it.worker}\n".encode(), fresh=True)
+                if len(tries) > MAX_ATTEMPTS:
+                    workers = ", ".join(w for _, w in tries[:-1])
+                    threading.Thread(target=it.kill, args=(
+                        Status.FAILED, f"the workers running it died ({workers})"),
+                        daemon=True).start()
+            elif msg.get("kind") == "log" and self.shipped.get((n, attempt), 0) == msg["offset"]:
+                self._append(n, attempt, msg["data"])
+
+    def _append(self, n, attempt, data, fresh=False):
+        if fresh:
+            self.shipped.setdefault((n, attempt), 0)
+        with open(os.path.join(iteration_dir(self.folder, n), LOG), "ab") as f:
+            f.write(data)
+        if not fresh:
+            self.shipped[(n, attempt)] = self.shipped.get((n, attempt), 0) + len(data)
+
+    def scheduler_lost(self) -> bool:
+        """True once the scheduler has been unreachable for SCHEDULER_GRACE seconds."""
+        if self.client.status == "running":
+            self.lost_since = None
+            return False
+        self.lost_since = self.lost_since or time.monotonic()
+        return self.client.status == "closed" or \
+            time.monotonic() - self.lost_since > SCHEDULER_GRACE
+
+    def close(self):
+        try:
+            self.client.unsubscribe_topic(topic(self.run_id))
+            self.client.close(timeout=5)
+        except Exception:  # a lost scheduler: nothing left to tell it
+            pass
+
+
+class DaskIteration:
+    """A running Dask task, seen by the driver as a local iteration process is."""
+
+    def __init__(self, executor, n, out_dir, future):
+        self.executor, self.n, self.out_dir, self.future = executor, n, out_dir, future
+        self.started = time.monotonic()
+        self.kill_reason = None
+        self.killed_at = None
+        self.worker = None
+        self.queued = True            # until a worker starts it: max_time_sec waits
+        self.reaped = False
+        self._r, self._w = os.pipe()
+        future.add_done_callback(lambda _: os.write(self._w, b"x"))
+
+    def fileno(self):
+        return self._r
+
+    def kill(self, status, reason):
+        if self.kill_reason is None:
+            self.kill_reason = (status, reason)
+            self.killed_at = time.monotonic()
+        try:
+            from distributed import Event
+            Event(cancel_flag(self.executor.run_id, self.n), client=self.executor.client).set()
+        except Exception:  # no scheduler: overdue() drops the task
+            pass
+
+    def overdue(self) -> bool:
+        """Killed, yet no answer: the task's worker or the scheduler is gone; drop it."""
+        if self.killed_at is not None and time.monotonic() - self.killed_at > KILL_GRACE:
+            self.future.cancel()
+            os.write(self._w, b"x")
+            return True
+        return False
+
+    def reap(self) -> dict:
+        ex = self.executor
+        with ex.lock:
+            self.reaped = True
+            ex.running.pop(self.n, None)
+        os.close(self._r)
+        os.close(self._w)
+        duration = time.monotonic() - self.started
+        out = None
+        if self.future.done() and self.future.status == "finished":
+            out = self.future.result()
+            result = out["result"]
+        elif self.future.status == "error":
+            exc = self.future.exception()
+            workers = ", ".join(w for _, w in ex.attempts.get(self.n, []))
+            reason = (f"the workers running it died ({workers})"
+                      if type(exc).__name__ == "KilledWorker" else f"{type(exc).__name__}: {exc}")
+            result = {"status": Status.FAILED, "reason": reason}
+        else:
+            result = {"status": Status.FAILED, "reason": "its Dask task was lost"}
+        if self.kill_reason is not None:
+            result = {**result, "status": self.kill_reason[0], "reason": self.kill_reason[1]}
+        if out is not None:
+            self._save(out)
+        if out is None or self.kill_reason is not None and result["status"] != Status.COMPLETED:
+            with open(os.path.join(self.out_dir, LOG), "ab") as f:
+                f.write(f"\n[automl-widgets] {result['status']}: {result['reason']}\n".encode())
+        result["duration"] = duration
+        result["worker"] = (out or {}).get("worker") or self.worker
+        self.future.release()
+        return result
+
+    def _save(self, out):
+        """The model and predictions, and whatever of the log the events did not bring."""
+        for name, data in out["files"].items():
+            with open(os.path.join(self.out_dir, name), "wb") as f:
+                f.write(data)
+        shipped = self.executor.shipped.get((self.n, out["attempt"]), 0)
+        if len(out["log"]) > shipped:
+            with open(os.path.join(self.out_dir, LOG), "ab") as f:
+                f.write(out["log"][shipped:])
