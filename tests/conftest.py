@@ -3,7 +3,7 @@ from sklearn.datasets import load_breast_cancer
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 
-pytest_plugins = ["conftest_ssh"]  # the real sshd fixture
+pytest_plugins = ["conftest_ssh", "conftest_dask"]  # the real sshd and Dask cluster fixtures
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from helpers import cli, running
 
-from automl_widgets import Workspace
+from automl_widgets import AutoMLConfig, DaskCompute, Experiment, RunConfiguration, Workspace
+from automl_widgets.compute import SSHCompute
 
 SETTINGS = {"task": "classification", "primary_metric": "accuracy",
             "data_script": "get_data.py", "iterations": 3, "n_cross_validations": 2,
@@ -314,3 +315,47 @@ def test_a_reader_that_closes_early_ends_the_command_quietly(finished, args):
         os.close(write)
     assert proc.stderr == ""   # no BrokenPipeError traceback, nor "Exception ignored"
     assert proc.returncode == 1
+
+
+@pytest.fixture(scope="module")
+def on_dask(tmp_path_factory, dask_cluster):
+    """A workspace with a Dask and an SSH target attached, and a finished run on the first."""
+    root = tmp_path_factory.mktemp("cli-dask")
+    ws = Workspace.create(root / "ws")
+    (root / "get_data.py").write_text(GET_DATA)
+    cluster = DaskCompute.attach(ws, "cluster", address=dask_cluster.address)
+    SSHCompute.attach(ws, "mydsvm", address="10.0.0.4", port=2222, username="ubuntu")
+    config = AutoMLConfig(**{**SETTINGS, "data_script": str(root / "get_data.py")},
+                          run_configuration=RunConfiguration(cluster))
+    run = Experiment(ws, "on_dask").submit(config)
+    run.wait_for_completion(timeout=120)
+    assert run.get_status() == "Completed", run.get_details()["error"]
+    return ws, run
+
+
+def test_targets_lists_each_attached_target_with_its_address(on_dask, dask_cluster):
+    ws, _ = on_dask
+    proc = cli(ws.path, "targets")
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split() for line in proc.stdout.splitlines()] == [
+        ["NAME", "KIND", "ADDRESS"], ["cluster", "dask", dask_cluster.address],
+        ["mydsvm", "ssh", "ubuntu@10.0.0.4:2222"]]
+
+
+def test_targets_of_a_workspace_without_any_says_so(tmp_path):
+    ws = Workspace.create(tmp_path / "ws")
+    proc = cli(ws.path, "targets")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"No compute targets attached to workspace {ws.path}")
+    assert "DaskCompute.attach" in proc.stdout
+
+
+def test_show_prints_the_target_and_where_it_is(on_dask, dask_cluster, finished):
+    ws, run = on_dask
+    proc = cli(ws.path, "show", run.id)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Target:      cluster (dask {dask_cluster.address})" in proc.stdout.splitlines()
+    assert len(table_rows(proc.stdout)) == SETTINGS["iterations"]
+    local_ws, local_id, _ = finished
+    local = cli(local_ws.path, "show", local_id)
+    assert "Target:      local" in local.stdout.splitlines()

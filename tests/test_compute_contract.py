@@ -1,5 +1,6 @@
 """The ComputeTarget contract, checked the same way for every target: this machine, and an
-SSH target on a real sshd on 127.0.0.1 (see conftest_ssh.py). A Dask target joins here."""
+SSH target on a real sshd on 127.0.0.1 (see conftest_ssh.py), and a Dask cluster of real
+scheduler and worker processes on 127.0.0.1 (see conftest_dask.py)."""
 import json
 import os
 import shutil
@@ -8,15 +9,17 @@ import pytest
 from helpers import rng_data, running, until
 
 from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
-from automl_widgets.compute import ComputeTarget, LocalCompute, SSHCompute, target_for
+from automl_widgets.compute import ComputeTarget, DaskCompute, LocalCompute, SSHCompute, target_for
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.protocol import EVENTS, REMOTE, read_json
 
 
-@pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.ssh)])
+@pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.ssh), "dask"])
 def target(request, ws):
     if request.param == "local":
         return LocalCompute()
+    if request.param == "dask":
+        return DaskCompute.attach(ws, "contract", address=request.getfixturevalue("dask_cluster").address)
     sshd = request.getfixturevalue("sshd")
     vm = SSHCompute.attach(ws, "contract", address=sshd.host, port=sshd.port,
                            username=sshd.username, ssh_key=sshd.key_path)
@@ -58,7 +61,7 @@ def test_a_run_completes_with_an_iteration_canceled_and_liveness_follows(
     assert until(lambda: not target.driver_alive(run.folder))
 
     mirror = target.mirror(run.folder)
-    if target.describe()["type"] == "local":
+    if target.describe()["type"] in ("local", "dask"):   # the run folder is here
         assert mirror is None
         return
     # A mirror of the remote run folder into an empty one copies what the driver wrote.

@@ -3,7 +3,9 @@
 Each notebook runs in a temporary copy of notebooks/, so its workspace (.automl/) and
 run folders are made there and nothing is written into the repository. The SSH notebook
 (02) runs against the real OpenSSH server of tests/sshd.py (the `sshd` fixture), which it
-is given through the AUTOML_SSH_* environment variables the kernel inherits.
+is given through the AUTOML_SSH_* environment variables the kernel inherits; the Dask
+notebook (03) runs on the real cluster of tests/dask_cluster.py (the `dask_cluster` fixture),
+given as AUTOML_DASK_ADDRESS.
 """
 import json
 import re
@@ -28,6 +30,7 @@ ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LOCAL_PREFIXES = ("01",)
 LOCAL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name.startswith(LOCAL_PREFIXES)]
 SSH_NOTEBOOK = NOTEBOOKS_DIR / "02-remote-ssh.ipynb"
+DASK_NOTEBOOK = NOTEBOOKS_DIR / "03-dask-cluster.ipynb"
 CELL_TIMEOUT = 300  # seconds, per cell
 # prepare() on the test server's bare host installs numpy, scipy, scikit-learn, ... into a
 # fresh remote venv (pip, or wheels uploaded from here): minutes, in one cell.
@@ -100,7 +103,7 @@ def test_the_local_notebooks_are_found():
 
 
 def test_every_notebook_is_executed_by_a_test():
-    assert set(ALL_NOTEBOOKS) == set(LOCAL_NOTEBOOKS) | {SSH_NOTEBOOK}
+    assert set(ALL_NOTEBOOKS) == set(LOCAL_NOTEBOOKS) | {SSH_NOTEBOOK, DASK_NOTEBOOK}
 
 
 @pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
@@ -289,3 +292,64 @@ def test_ssh_notebook_runs_against_the_test_server(sshd, tmp_path, monkeypatch):
     reattach = _outputs_text(_tagged(nb, "reattach"), "stdout")
     assert f"Run(id='{run_id}', experiment='automl_remote', status='Completed')" in reattach
     assert f"best iteration: {run_id}_" in reattach
+
+
+# --------------------------------------------------------------------------- on Dask
+
+@pytest.mark.timeout(15 * 60)
+def test_dask_notebook_runs_on_the_test_cluster(dask_cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOML_DASK_ADDRESS", dask_cluster.address)  # the kernel inherits it
+    workers = set(dask_cluster.worker_addresses().values())
+    nb, work = execute(DASK_NOTEBOOK, tmp_path)
+    run_folder = _check_ran_cleanly(nb, work)
+    run_id = run_folder.name
+
+    # The cluster named in the environment was used, not a LocalCluster of the notebook's.
+    used = _outputs_text(_tagged(nb, "cluster"), "stdout")
+    assert used == f"using the cluster at {dask_cluster.address}\n", used
+    attached = _outputs_text(_tagged(nb, "attach"))
+    assert attached == f"DaskCompute(name='cluster', address='{dask_cluster.address}')"
+    assert set(re.findall(r"tcp://\S+", _outputs_text(_tagged(nb, "workers-at-start")))) \
+        == workers
+    assert "closed" not in _outputs_text(_tagged(nb, "close"))
+
+    # The table names the target, then has one row per iteration, each exactly once.
+    lines, rows = _table_rows(nb, run_id)
+    assert lines[0] == "Running on remote compute: cluster", lines[:2]
+    assert sorted(int(r[0]) for r in rows) == list(range(10)), rows
+    scores = [float(r[-2]) for r in rows if re.fullmatch(r"\d\.\d{4}", r[-2])]
+    assert len(scores) == 10 and all(0.5 < s <= 1 for s in scores), rows
+    assert float(rows[-1][-1]) == pytest.approx(max(scores), abs=1e-4)
+
+    # The run completed; the notebook says so, and so does the event stream.
+    status = _outputs_text(_tagged(nb, "status"), "stdout")
+    assert "Run status: Completed" in status, status
+    events = [json.loads(line) for line in (run_folder / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "run_finished" and events[-1]["status"] == "Completed"
+    finished = {e["iteration"]: e for e in events if e["event"] == "iteration_finished"}
+    assert sorted(finished) == list(range(10))
+
+    # Each search iteration ran on a worker of the cluster, both workers took some, and
+    # the notebook printed, per child, the worker the events recorded.
+    printed = {}
+    for line in _outputs_text(_tagged(nb, "workers"), "stdout").splitlines():
+        m = re.match(r"iteration +(\d+) +Completed +(tcp://\S+|the driver, here) ", line)
+        assert m, line
+        printed[int(m[1])] = m[2]
+    assert sorted(printed) == list(range(10))
+    on_workers = {n: w for n, w in printed.items() if w.startswith("tcp://")}
+    assert set(range(8)) <= set(on_workers), printed   # 8 and 9 are the ensembles
+    assert set(on_workers.values()) == workers, printed
+    for n, w in printed.items():
+        assert finished[n].get("worker") == (w if w in workers else None)
+
+    # The log of an iteration that ran on a worker came back into the run folder.
+    log = _outputs_text(_tagged(nb, "log"), "stdout")
+    assert "Pipeline: " in log and "AUC_weighted: " in log, log
+
+    # The best model was loaded and predicted; RunDetails showed the run.
+    _check_prediction(nb)
+    shown = [o for o in _tagged(nb, "widget").outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+    assert shown[0]["data"]["text/plain"].startswith("Running on remote compute: cluster")
+    assert f"Parent Run ID: {run_id}" in shown[0]["data"]["text/plain"]

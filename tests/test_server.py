@@ -10,6 +10,8 @@ import tornado.httpclient
 from pytest_jupyter.jupyter_core import *  # noqa: F401,F403
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
+from automl_widgets import DaskCompute, RunConfiguration
+from automl_widgets.compute import SSHCompute
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 from automl_widgets.server.handlers import ITERATION, ROUTES, RUN
 
@@ -160,3 +162,49 @@ def test_no_workspace_says_how_to_create_one(jp_fetch, jp_asyncio_loop, jp_serve
     data = json.loads(response.body)
     assert data["workspace"] is None and "Workspace.create" in data["help"]
     assert data["experiments"] == []
+
+
+@pytest.fixture
+def attached(ws, dask_cluster, tmp_path):
+    """A Dask target on the test cluster and an SSH target (not contacted) with a key file."""
+    key = tmp_path / "id_test"
+    key.write_text("not a real key")
+    cluster = DaskCompute.attach(ws, "cluster", address=dask_cluster.address)
+    SSHCompute.attach(ws, "mydsvm", address="10.0.0.4", port=2222, username="ubuntu",
+                      ssh_key=str(key), python_path="/opt/py/bin/python3")
+    return cluster, str(key)
+
+
+def test_a_run_says_which_target_ran_it_and_where(api, attached, submit, dask_cluster):
+    cluster, _ = attached
+    run = submit("on_dask", iterations=3, run_configuration=RunConfiguration(cluster))
+    local = submit("local", iterations=1)
+    assert run.wait_for_completion(timeout=120)["status"] == "Completed"
+    local.wait_for_completion(timeout=120)
+    on_dask = {"type": "dask", "name": "cluster", "address": dask_cluster.address}
+    data = api("runs", run.id)
+    assert (data["target"], data["target_description"]) == ("cluster", on_dask)
+    workers = set(dask_cluster.worker_addresses().values())
+    assert {i["iteration"] for i in data["iterations"]} == {0, 1, 2}
+    assert all(i["worker"] in workers for i in data["iterations"]), data["iterations"]
+    listed = {e["name"]: e["runs"] for e in api("experiments")["experiments"]}
+    assert listed["on_dask"][0]["target_description"] == on_dask
+    assert listed["local"][0]["target_description"] == {"type": "local", "name": "local"}
+    assert api("runs", local.id)["iterations"][0]["worker"] is None
+
+
+def test_targets_lists_where_each_target_is_and_nothing_more(api, attached, dask_cluster, ws):
+    _, key = attached
+    data = api("targets")
+    assert data["workspace"]["path"] == ws.path
+    assert data["targets"] == [
+        {"type": "dask", "name": "cluster", "address": dask_cluster.address},
+        {"type": "ssh", "name": "mydsvm", "address": "10.0.0.4", "port": 2222,
+         "username": "ubuntu"}]
+    assert key not in json.dumps(data) and "python3" not in json.dumps(data)
+
+
+def test_targets_without_a_workspace_is_an_empty_list(api, jp_serverapp, tmp_path):
+    jp_serverapp.web_app.settings["automl_widgets_view"]._explicit = str(tmp_path / "nothing")
+    data = api("targets")
+    assert data["workspace"] is None and data["targets"] == []

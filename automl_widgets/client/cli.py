@@ -1,6 +1,6 @@
 """automl-widgets command line: start, watch, list and cancel the runs of a workspace.
 
-    automl-widgets [--workspace PATH] demo | run | list | show | logs | cancel ...
+    automl-widgets [--workspace PATH] demo | run | list | show | logs | cancel | targets ...
 
 Only demo and run submit; the other commands are readers of run folders like any kernel.
 Interrupting a command never stops a run: the driver runs detached.
@@ -79,6 +79,23 @@ def print_table(headers, rows):
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
 
 
+def where(kind, settings) -> str:
+    """Where a target is, in one word: user@host:port for SSH, the scheduler for Dask."""
+    address = settings.get("address") or ""
+    if kind == "ssh":
+        user = f"{settings['username']}@" if settings.get("username") else ""
+        port = f":{settings['port']}" if settings.get("port") else ""
+        return f"{user}{address}{port}"
+    return address
+
+
+def target_line(description) -> str:
+    """A run's target as `show` prints it: "local", or "cluster (dask tcp://host:8786)"."""
+    kind, name = description.get("type"), description.get("name")
+    address = where(kind, description)
+    return f"{name} ({kind} {address})" if address else str(name)
+
+
 def report_best(run) -> int:
     """After a finished run: the best iteration, from run.state (complete once finished)."""
     s = run.state
@@ -152,7 +169,7 @@ def cmd_show(args) -> int:
     d = run.get_details()
     fields = [("Run", run.id), ("Experiment", d["experiment"]), ("Status", d["status"]),
               ("Task", run.spec["task"]), ("Metric", run.spec["primary_metric"]),
-              ("Target", d["target"]), ("Started", d["startTimeUtc"]),
+              ("Target", target_line(run.spec["target"])), ("Started", d["startTimeUtc"]),
               ("Ended", d["endTimeUtc"]), ("Stop reason", d["stopReason"]),
               ("Error", d["error"])] + [("Warning", w) for w in d["warnings"]]
     for label, value in fields:
@@ -215,6 +232,17 @@ def cmd_cancel(args) -> int:
     return 0
 
 
+def cmd_targets(args) -> int:
+    ws = open_workspace(args)
+    rows = [(name, kind, where(kind, settings)) for name, kind, settings in ws.targets()]
+    if rows:
+        print_table(("NAME", "KIND", "ADDRESS"), rows)
+    else:
+        print(f"No compute targets attached to workspace {ws.path}; runs go to this machine. "
+              "Attach one with SSHCompute.attach or DaskCompute.attach.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="automl-widgets", description=__doc__.split("\n")[0])
     top.add_argument("--workspace", metavar="PATH", help="workspace folder or its config.json "
@@ -249,6 +277,7 @@ def parser() -> argparse.ArgumentParser:
     p = command("cancel", cmd_cancel, "cancel a run, or one iteration of it")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--iteration", type=int, metavar="N")
+    command("targets", cmd_targets, "the compute targets attached to the workspace")
     return top
 
 

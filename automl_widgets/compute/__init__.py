@@ -37,7 +37,12 @@ def target_for(workspace, description: dict) -> ComputeTarget:
     """The target object a run's spec names, for a reader re-attaching to it."""
     if description.get("type") == SSHCompute.kind:
         return SSHCompute(workspace, description["name"])
-    return LocalCompute()   # a Dask run's driver is local too: liveness and cancel are its
+    if description.get("type") == DaskCompute.kind:
+        try:
+            return DaskCompute(workspace, description["name"])
+        except DaskError:  # detached since: its driver is local, so local reading serves
+            return LocalCompute()
+    return LocalCompute()
 
 
 __all__ = ["ComputeTarget", "DaskCompute", "DaskError", "LocalCompute", "RunConfiguration",

@@ -13,6 +13,7 @@ each task gets a `DaskIteration` handle with the same interface as a local `work
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -23,6 +24,7 @@ import time
 import uuid
 
 from ..protocol import LOG, MODEL, PREDICTIONS, Status, iteration_dir
+from .faults import VARIABLE as FAULTS
 
 log = logging.getLogger("automl_widgets.engine.dask")
 
@@ -30,6 +32,7 @@ POLL = 0.2            # seconds between a task's looks at its log and its cancel
 KILL_GRACE = 5.0      # after a kill, how long a task may take to answer before it is dropped
 SCHEDULER_GRACE = 10  # seconds without the scheduler before the run is given up
 MAX_ATTEMPTS = 2      # an iteration whose worker died is retried once on another worker
+DATA_WAIT = 5         # seconds a worker waits for the run's data before looking it up again
 FILES = (MODEL, PREDICTIONS)
 
 
@@ -41,10 +44,39 @@ def topic(run_id) -> str:
     return f"automl-{run_id}"
 
 
+def dataset(run_id) -> str:
+    return f"automl-{run_id}-data"
+
+
 # ---- on the worker ----------------------------------------------------------------------
 
-def run_on_worker(fn, args, n, run_id, cores):
-    """A Dask task: fn(*args, out_dir) in a forked child process, streaming its log."""
+_DATA: dict = {}   # run id -> its data, in this worker process: fetched once per run
+
+
+def run_data(run_id):
+    """The run's data on this worker: fetched from the cluster the first time only (Dask's
+    memory manager may drop a replica between tasks; this copy stays for the run)."""
+    if run_id not in _DATA:
+        from distributed import get_client
+        client = get_client()
+        while True:  # a lost copy is never delivered: look the name up again, as the
+            try:     # driver publishes a new copy when the cluster loses one
+                data = client.get_dataset(dataset(run_id)).result(timeout=DATA_WAIT)
+                break
+            except (TimeoutError, KeyError):
+                continue
+        _DATA.clear()   # one run's data at a time per worker process
+        _DATA[run_id] = data
+    return _DATA[run_id]
+
+
+def forget_run(run_id):
+    """Run on every worker when a run ends: its data goes."""
+    _DATA.pop(run_id, None)
+
+
+def run_on_worker(fn, args, n, run_id, cores, env=None):
+    """A Dask task: fn(data, *args, out_dir) in a forked child process, streaming its log."""
     from distributed import Event, get_worker
 
     from . import worker as local
@@ -52,10 +84,11 @@ def run_on_worker(fn, args, n, run_id, cores):
     attempt = uuid.uuid4().hex[:8]
     where = {"worker": w.address, "worker_name": str(w.name)}
     w.log_event(topic(run_id), {"n": n, "kind": "start", "attempt": attempt, **where})
+    data = run_data(run_id)
     out = tempfile.mkdtemp(prefix=f"automl-{n}-")
     flag = Event(cancel_flag(run_id, n))
     try:
-        child = local.start(n, out, lambda: fn(*args, out), cores)
+        child = local.start(n, out, lambda: fn(data, *args, out), cores, env)
         shipped = 0
         while True:
             done = select.select([child], [], [], POLL)[0]
@@ -104,7 +137,8 @@ class DaskExecutor:
         security = Security(**target["security"]) if target.get("security") else None
         self.client = Client(self.address, security=security, timeout=10,
                              set_as_default=False)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()        # attempts, shipped offsets, running: with events
+        self.data_lock = threading.Lock()
         self.attempts: dict[int, list] = {}   # n -> [(attempt id, worker address)]
         self.shipped: dict[tuple, int] = {}   # (n, attempt) -> bytes written to its log
         self.running: dict[int, DaskIteration] = {}
@@ -119,15 +153,38 @@ class DaskExecutor:
 
     def scatter(self, ctx):
         """The run's data, once to every worker (workers that join later fetch it)."""
-        self.data = self.client.scatter(ctx, broadcast=True, hash=False)
+        self.ctx = ctx
+        self.data = self.client.scatter(ctx, hash=False)
+        # Published, so workers find it by name and the scheduler keeps it for the run.
+        self.client.publish_dataset(self.data, name=dataset(self.run_id), override=True)
 
     def start(self, n, out_dir, fn, args, cores) -> DaskIteration:
         os.makedirs(out_dir, exist_ok=True)
-        future = self.client.submit(run_on_worker, fn, (self.data, *args), n, self.run_id,
-                                    cores, key=f"automl-{self.run_id}-{n}", pure=False)
-        it = DaskIteration(self, n, out_dir, future)
+        it = DaskIteration(self, n, out_dir, (fn, args, cores))
         self.running[n] = it
+        it.submit()
         return it
+
+    def submit(self, n, job):
+        fn, args, cores = job
+        drill = {FAULTS: os.environ[FAULTS]} if os.environ.get(FAULTS) else None
+        return self.client.submit(run_on_worker, fn, args, n, self.run_id, cores, drill,
+                                  pure=False)
+
+    def data_lost(self) -> bool:
+        """True if the cluster lost the run's data (the worker holding it died) and it was
+        scattered again; iterations that failed for want of it are then submitted again."""
+        with self.data_lock:   # not self.lock: events wait on that one in the client's loop
+            if self.data is None or self.data.status == "finished" or \
+                    self.client.status != "running":   # no scheduler: scheduler_lost() says
+                return False
+            log.info("the Dask cluster lost the run's data; scattering it again")
+            try:
+                self.scatter(self.ctx)
+            except (OSError, TimeoutError) as exc:   # the scheduler went meanwhile
+                log.info("scattering the data again failed: %s", exc)
+                return False
+            return True
 
     # Dask events arrive on the client's own thread.
     def _on_event(self, event):
@@ -143,10 +200,12 @@ class DaskExecutor:
                 it.worker = msg.get("worker")
                 if it.queued:
                     it.queued, it.started = False, time.monotonic()
-                if len(tries) > 1:
+                if 1 < len(tries) <= MAX_ATTEMPTS:
                     self._append(n, attempt, f"\n[automl-widgets] the worker {tries[-2][1]} "
                                  f"died; retrying on {it.worker}\n".encode(), fresh=True)
                 if len(tries) > MAX_ATTEMPTS:
+                    self._append(n, attempt, f"\n[automl-widgets] the worker {tries[-2][1]} "
+                                 "died too; not retried again\n".encode(), fresh=True)
                     workers = ", ".join(w for _, w in tries[:-1])
                     threading.Thread(target=it.kill, args=(
                         Status.FAILED, f"the workers running it died ({workers})"),
@@ -162,6 +221,10 @@ class DaskExecutor:
         if not fresh:
             self.shipped[(n, attempt)] = self.shipped.get((n, attempt), 0) + len(data)
 
+    def ready(self) -> bool:
+        """Connected to the scheduler, so new iterations can be submitted."""
+        return self.client.status == "running"
+
     def scheduler_lost(self) -> bool:
         """True once the scheduler has been unreachable for SCHEDULER_GRACE seconds."""
         if self.client.status == "running":
@@ -173,6 +236,8 @@ class DaskExecutor:
 
     def close(self):
         try:
+            self.client.run(forget_run, self.run_id)
+            self.client.unpublish_dataset(dataset(self.run_id))
             self.client.unsubscribe_topic(topic(self.run_id))
             self.client.close(timeout=5)
         except Exception:  # a lost scheduler: nothing left to tell it
@@ -182,8 +247,10 @@ class DaskExecutor:
 class DaskIteration:
     """A running Dask task, seen by the driver as a local iteration process is."""
 
-    def __init__(self, executor, n, out_dir, future):
-        self.executor, self.n, self.out_dir, self.future = executor, n, out_dir, future
+    def __init__(self, executor, n, out_dir, job):
+        self.executor, self.n, self.out_dir, self.job = executor, n, out_dir, job
+        self.future = None
+        self.resubmitted = 0
         self.started = time.monotonic()
         self.kill_reason = None
         self.killed_at = None
@@ -191,7 +258,33 @@ class DaskIteration:
         self.queued = True            # until a worker starts it: max_time_sec waits
         self.reaped = False
         self._r, self._w = os.pipe()
-        future.add_done_callback(lambda _: os.write(self._w, b"x"))
+
+    def submit(self):
+        self.future = self.executor.submit(self.n, self.job)
+        self.future.add_done_callback(self._done)
+
+    def _done(self, future):
+        """On the client's thread: the task ended. If it failed for want of the run's data
+        (lost with a worker), it goes again once the data is back; else the driver reaps."""
+        if future is not self.future:
+            return
+        if future.status == "cancelled" and self.kill_reason is None and \
+                self.executor.client.status != "running":
+            return   # the scheduler is away: it comes back, or the driver gives the run up
+        if future.status == "error" and self.kill_reason is None and self.resubmitted < 3:
+            threading.Thread(target=self._again_or_done, daemon=True).start()
+            return
+        os.write(self._w, b"x")
+
+    def _again_or_done(self):
+        try:
+            if self.executor.data_lost():
+                self.resubmitted += 1
+                self.submit()
+                return
+        except Exception:  # no scheduler: let the driver reap what there is
+            pass
+        os.write(self._w, b"x")
 
     def fileno(self):
         return self._r
@@ -209,7 +302,8 @@ class DaskIteration:
     def overdue(self) -> bool:
         """Killed, yet no answer: the task's worker or the scheduler is gone; drop it."""
         if self.killed_at is not None and time.monotonic() - self.killed_at > KILL_GRACE:
-            self.future.cancel()
+            with contextlib.suppress(Exception):   # a closed client: nothing to cancel
+                self.future.cancel()
             os.write(self._w, b"x")
             return True
         return False
@@ -233,7 +327,8 @@ class DaskIteration:
                       if type(exc).__name__ == "KilledWorker" else f"{type(exc).__name__}: {exc}")
             result = {"status": Status.FAILED, "reason": reason}
         else:
-            result = {"status": Status.FAILED, "reason": "its Dask task was lost"}
+            result = {"status": Status.FAILED,
+                      "reason": f"its Dask task was lost ({self.future.status})"}
         if self.kill_reason is not None:
             result = {**result, "status": self.kill_reason[0], "reason": self.kill_reason[1]}
         if out is not None:
@@ -243,7 +338,8 @@ class DaskIteration:
                 f.write(f"\n[automl-widgets] {result['status']}: {result['reason']}\n".encode())
         result["duration"] = duration
         result["worker"] = (out or {}).get("worker") or self.worker
-        self.future.release()
+        with contextlib.suppress(Exception):
+            self.future.release()
         return result
 
     def _save(self, out):

@@ -85,6 +85,8 @@ class Driver:
                 worker.kill(Status.TIMED_OUT, f"exceeded max_time_sec={self.spec['max_time_sec']}")
             elif hasattr(worker, "overdue"):
                 worker.overdue()
+        if self.dask is not None and not self.stop_reason:
+            self.dask.data_lost()   # a worker that held the data died: scatter it again
         if self.dask is not None and not self.stop_reason and self.dask.scheduler_lost():
             self.stop_reason = "scheduler_lost"
             for worker, _ in self.running.values():
@@ -158,7 +160,7 @@ class Driver:
             found = self.check_control()
             self.check_budgets()
             while not self.stop_reason and len(self.running) < self.spec["concurrent_iterations"] \
-                    and n < last:
+                    and n < last and (self.dask is None or self.dask.ready()):
                 if cancel_iteration_request(n) in found:  # canceled before it began
                     self.emit(ev.IterationFinished(iteration=n, status=Status.CANCELED,
                                                    duration=0, reason="canceled before it started"))

@@ -67,8 +67,9 @@ class Worker:
         return result
 
 
-def start(n, out_dir, job, max_cores=None) -> Worker:
-    """Fork a process that runs job() -> result dict, written to out_dir/result.json."""
+def start(n, out_dir, job, max_cores=None, env=None) -> Worker:
+    """Fork a process that runs job() -> result dict, written to out_dir/result.json;
+    `env` is added to its environment (a Dask task passes the driver's fault drill on)."""
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError:
@@ -88,6 +89,7 @@ def start(n, out_dir, job, max_cores=None) -> Worker:
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
+            os.environ.update(env or {})
             _run(n, job, out_dir, max_cores)
         except OSError as exc:  # its log or result: a full disk, a folder it cannot write
             code = CANT_WRITE

@@ -73,6 +73,12 @@ class CancelIterationHandler(_Base):
         self.reply(self.view.cancel_iteration, run_id, int(iteration))
 
 
+class TargetsHandler(_Base):
+    @tornado.web.authenticated
+    def get(self):
+        self.reply(self.view.targets)
+
+
 class ExamplesHandler(_Base):
     @tornado.web.authenticated
     def get(self):
@@ -83,6 +89,7 @@ ROUTES = [
     ("workspace", WorkspaceHandler),
     ("experiments", ExperimentsHandler),
     ("examples", ExamplesHandler),
+    ("targets", TargetsHandler),
     (f"runs/{RUN}", RunHandler),
     (f"runs/{RUN}/cancel", CancelRunHandler),
     (f"runs/{RUN}/iterations/{ITERATION}/log", LogHandler),

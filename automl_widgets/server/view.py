@@ -17,6 +17,8 @@ from ..client.run import ChildRun, Run
 from ..client.workspace import Workspace
 from ..config import ConfigError
 
+# What the API tells of a target: where it is, never how to log in (key paths, TLS files).
+TARGET_FIELDS = ("type", "name", "address", "port", "username")
 RUN_ID = re.compile(r"AutoML_[0-9a-f\-]{36}")   # fullmatch: "$" would let "...\n" through
 HOW_TO_CREATE = ("No AutoML workspace here. Create one in a notebook with "
                  "`from automl_widgets import Workspace; Workspace.create('.')`, "
@@ -48,6 +50,14 @@ class WorkspaceView:
         if ws is None:
             return {"workspace": None, "help": HOW_TO_CREATE}
         return {"workspace": {"name": ws.name, "path": ws.path}}
+
+    def targets(self) -> dict:
+        """The compute targets attached to the workspace."""
+        ws = self.workspace()
+        attached = [] if ws is None else ws.targets()
+        return {**self.describe(), "targets": [
+            target_description({"type": kind, "name": name, **settings})
+            for name, kind, settings in attached]}
 
     # ---- runs -----------------------------------------------------------------------------
     def run(self, run_id: str) -> Run:
@@ -154,7 +164,9 @@ def summary(run: Run, s: dict | None = None) -> dict:
     best = next((r for r in s["iterations"] if r["iteration"] == s["best"]), None)
     return {
         "id": run.id, "experiment": run.experiment.name, "status": s["status"],
-        "target": run.spec["target"]["name"], "live": not s["finished"],
+        "target": run.spec["target"]["name"],
+        "target_description": target_description(run.spec["target"]),
+        "live": not s["finished"],
         "done": s["done"], "total": run.spec["iterations"],
         "primary_metric": run.spec["primary_metric"],
         "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
@@ -163,9 +175,13 @@ def summary(run: Run, s: dict | None = None) -> dict:
         "duration": s["elapsed"], "link": s["link"]}
 
 
+def target_description(described: dict) -> dict:
+    return {k: described[k] for k in TARGET_FIELDS if k in described}
+
+
 def _iteration(rec: dict) -> dict:
     return {k: rec.get(k) for k in ("iteration", "pipeline", "status", "duration", "score",
-                                    "metrics", "params", "start_time", "reason")}
+                                    "metrics", "params", "start_time", "reason", "worker")}
 
 
 def _metrics(run, iterations) -> list[dict]:
