@@ -14,6 +14,7 @@ from automl_widgets import (
     DaskCompute,
     Experiment,
     RunConfiguration,
+    RunDetails,
     Workspace,
 )
 from automl_widgets.compute import DaskError
@@ -70,6 +71,14 @@ def test_cancel_one_iteration_kills_it_on_its_worker(on_dask, dask_cluster, monk
     assert run.wait_until(logged(run, 1, "hanging on purpose"), timeout=120)
     hung = _iteration_processes(dask_cluster)
     assert hung
+    # Where it runs is known while it runs, and RunDetails shows it.
+    assert run.wait_until(lambda r: (r.state.iterations.get(1) or {}).get("worker"), timeout=60)
+    where = run.get_children()[1].get_properties()["worker"]
+    assert where in dask_cluster.worker_addresses().values()
+    details = RunDetails(run)
+    details.select(1)
+    assert "Worker" in details.properties_pane.value and where in details.properties_pane.value
+    details.close()
     run.cancel_iteration(1)
     run.wait_for_completion(timeout=120)
     assert statuses(run) == {0: "Completed", 1: "Canceled", 2: "Completed", 3: "Completed"}

@@ -254,7 +254,8 @@ class DaskIteration:
         self.started = time.monotonic()
         self.kill_reason = None
         self.killed_at = None
-        self.worker = None
+        self.worker = None            # the worker running it, once one has started it
+        self.shown = None             # the worker the driver last announced
         self.queued = True            # until a worker starts it: max_time_sec waits
         self.reaped = False
         self._r, self._w = os.pipe()

@@ -85,6 +85,9 @@ class Driver:
                 worker.kill(Status.TIMED_OUT, f"exceeded max_time_sec={self.spec['max_time_sec']}")
             elif hasattr(worker, "overdue"):
                 worker.overdue()
+            if getattr(worker, "worker", None) and worker.worker != getattr(worker, "shown", None):
+                worker.shown = worker.worker   # a Dask worker took it: say where, live
+                self.emit(ev.IterationPlaced(iteration=n, worker=worker.worker))
         if self.dask is not None and not self.stop_reason:
             self.dask.data_lost()   # a worker that held the data died: scatter it again
         if self.dask is not None and not self.stop_reason and self.dask.scheduler_lost():

@@ -75,6 +75,14 @@ class IterationFinished(Event):
 
 
 @dataclass
+class IterationPlaced(Event):
+    """Dask targets: a worker started the iteration (again, after a worker died)."""
+    kind: ClassVar[str] = "iteration_placed"
+    iteration: int = 0
+    worker: str | None = None
+
+
+@dataclass
 class CancelRequested(Event):
     kind: ClassVar[str] = "cancel_requested"
 
@@ -96,8 +104,8 @@ class RunFinished(Event):
     best_score: float | None = None
 
 
-KINDS = {c.kind: c for c in (RunStarted, DataLoaded, IterationStarted, IterationFinished,
-                             CancelRequested, Warning, RunFinished)}
+KINDS = {c.kind: c for c in (RunStarted, DataLoaded, IterationStarted, IterationPlaced,
+                             IterationFinished, CancelRequested, Warning, RunFinished)}
 
 
 def parse(d: dict) -> Event | None:

@@ -49,6 +49,9 @@ class RunState:
                 "iteration": e.iteration, "pipeline": e.pipeline, "params": e.params or {},
                 "status": Status.RUNNING, "start_time": e.time, "duration": None,
                 "metrics": {}, "score": None, "reason": None, "run_id": e.run_id}
+        elif isinstance(e, ev.IterationPlaced):
+            if e.iteration in self.iterations:
+                self.iterations[e.iteration]["worker"] = e.worker
         elif isinstance(e, ev.IterationFinished):
             self._finish_iteration(e.iteration, e.status, e.time, duration=e.duration,
                                    reason=e.reason, pipeline=e.pipeline, params=e.params,

@@ -282,6 +282,8 @@ class RunDetails(widgets.VBox):
                  else f"{rec['duration']:.2f} s")]
         if rec.get("reason"):
             rows.append(("Reason", rec["reason"]))
+        if rec.get("worker"):   # Dask targets: where it runs, or ran
+            rows.append(("Worker", rec["worker"]))
         params = rec.get("params")   # none: the family's defaults, as the log says
         rows.append(("Hyperparameters", json.dumps(params, indent=1, default=str)
                      if params else "defaults"))

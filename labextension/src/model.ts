@@ -56,6 +56,7 @@ export interface Iteration {
   params: Record<string, unknown>;
   start_time: number | null;
   reason: string | null;
+  worker?: string | null;   // Dask targets: the worker that runs or ran it
 }
 
 export interface RunDetail extends RunSummary {

@@ -155,6 +155,7 @@ export class RunView extends Widget {
       ['Started', formatTime(rec.start_time)],
       ['Duration', rec.duration === null ? '' : `${rec.duration.toFixed(2)} s`],
       ...(rec.reason ? [['Reason', rec.reason] as [string, string]] : []),
+      ...(rec.worker ? [['Worker', rec.worker] as [string, string]] : []),
       ['Hyperparameters', rec.params && Object.keys(rec.params).length
         ? JSON.stringify(rec.params, null, 1) : 'defaults'],
       ...Object.entries(rec.metrics ?? {}).sort().map(
