@@ -94,11 +94,13 @@ class DaskCluster:
         # (its close is cancelled and it retries the scheduler forever; distributed 2026.8)
         _terminate(list(self.workers.values()))
         _terminate([self.scheduler] if self.scheduler else [])
-        left = self.leftover_processes()
-        for p in left:
+        for p in self.leftover_processes():      # e.g. an iteration in a session of its own
             with contextlib.suppress(psutil.Error):
                 p.kill()
-        psutil.wait_procs(left, timeout=5)
+        deadline = time.monotonic() + 5
+        # until gone or a zombie: an orphan's zombie waits for pid 1, which may reap slowly
+        while self.leftover_processes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         if self._own_directory and self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -127,7 +129,7 @@ class DaskCluster:
         """SIGKILL the worker `name` and reap it. With process_group, also the processes it
         started that are still in its group (like losing the whole machine)."""
         proc = self.workers[name]
-        if process_group:
+        if process_group and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         proc.kill()
@@ -145,6 +147,11 @@ class DaskCluster:
         name = name or f"worker-{len(self.workers)}"
         if name in self.worker_pids():
             raise ValueError(f"worker {name!r} is already running")
+        if name in self.workers:    # a killed one: the scheduler refuses a name it still lists
+            deadline = time.monotonic() + self.timeout
+            while name in self.worker_addresses():
+                self._check_alive(self.scheduler, "scheduler", deadline)
+                time.sleep(0.02)
         self._launch_worker(name, env)
         try:
             self._wait_for_workers([name])
@@ -169,8 +176,9 @@ class DaskCluster:
 
     # -- internals
     def _popen(self, name, module, args, env=None):
-        log_path = os.path.join(self.directory, f"{name}.log")
+        # imported here, not above: this file is also each process's entry point
         from automl_widgets.engine.faults import VARIABLE as FAULTS
+        log_path = os.path.join(self.directory, f"{name}.log")
         # faults only from `env`, never inherited from a test's monkeypatched environment
         environ = {k: v for k, v in os.environ.items() if k != FAULTS}
         environ.update(env or {}, **{MARKER: self.token})
@@ -204,11 +212,10 @@ class DaskCluster:
              "--local-directory", os.path.join(self.directory, name)],
             env={**self.env, **(env or {})})
 
-    def _wait_for_workers(self, names, timeout=None):
+    def _wait_for_workers(self, names):
         """Wait until the scheduler lists a running worker for each name."""
-        from distributed import Client
-        deadline = time.monotonic() + (timeout or self.timeout)
-        with Client(self.address, timeout=self.timeout, set_as_default=False) as client:
+        deadline = time.monotonic() + self.timeout
+        with self.client(timeout=self.timeout) as client:
             while True:
                 workers = client.scheduler_info()["workers"].values()
                 ready = {w["name"] for w in workers if w["status"] == "running"}

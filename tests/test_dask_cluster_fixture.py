@@ -1,6 +1,10 @@
 """The Dask test infrastructure itself: a real cluster (tests/dask_cluster.py, fixtures in
 conftest_dask.py)."""
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 
 import psutil
 import pytest
@@ -8,9 +12,7 @@ from dask_cluster import DaskCluster, DaskClusterError
 from distributed import Client
 from helpers import until
 
-pytest_plugins = ["conftest_dask"]  # until tests/conftest.py loads it
-
-FAULTS = "AUTOML_WIDGETS_FAULTS"
+from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 
 def start_child(path):
@@ -62,13 +64,16 @@ def test_killing_a_worker_leaves_the_other_answering(fresh_dask_cluster, tmp_pat
         cluster.kill_worker("worker-0")
         assert gone(pids["worker-0"]) and cluster.worker_pids() == {"worker-1": pids["worker-1"]}
         assert not gone(child)        # its own session: the worker's end does not reach it
-        assert until(lambda: set(cluster.worker_addresses()) == {"worker-1"}, timeout=30)
-        assert client.submit(os.getpid, pure=False).result(timeout=30) == pids["worker-1"]
+        other = client.submit(os.getpid, workers=[addresses["worker-1"]], pure=False)
+        assert other.result(timeout=30) == pids["worker-1"]
 
-        name = cluster.add_worker("worker-2", env={FAULTS: "5=crash"})
-        address = cluster.worker_addresses()[name]
-        future = client.submit(os.getenv, FAULTS, workers=[address])
-        assert future.result(timeout=30) == "5=crash"
+        assert cluster.add_worker("worker-0", env={FAULTS: "5=crash"}) == "worker-0"
+        new = cluster.worker_addresses()
+        assert set(new) == {"worker-0", "worker-1"} and new["worker-0"] != addresses["worker-0"]
+        future = client.submit(os.getpid, workers=[new["worker-0"]], pure=False)
+        assert future.result(timeout=30) == cluster.worker_pids()["worker-0"]
+        assert client.run(os.getenv, FAULTS, workers=[new["worker-0"]]) == {
+            new["worker-0"]: "5=crash"}
     assert child in [p.pid for p in cluster.leftover_processes()]   # until the cluster stops
 
 
@@ -106,3 +111,20 @@ def test_a_worker_that_does_not_start_shows_its_log(tmp_path):
     assert "--- worker-0.log" in str(info.value)
     assert "Invalid value for '--nthreads'" in str(info.value)
     assert "--- scheduler.log" in str(info.value)
+
+
+def test_the_processes_die_with_their_owner(tmp_path):
+    """A test session that ends without stop() (killed, os._exit) leaves no cluster behind."""
+    code = ("import os, sys; from dask_cluster import DaskCluster\n"
+            f"c = DaskCluster(n_workers=2, directory={str(tmp_path)!r}).start()\n"
+            "print(c.scheduler.pid, *c.worker_pids().values(), flush=True); os._exit(1)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(__file__),
+                         capture_output=True, text=True, timeout=120)
+    pids = [int(pid) for pid in out.stdout.split()]
+    assert len(pids) == 3, out.stderr
+    died = until(lambda: all(gone(pid) for pid in pids), timeout=30)
+    if not died:                  # not left behind by this test either
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert died
