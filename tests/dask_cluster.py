@@ -58,7 +58,8 @@ class DaskClusterError(RuntimeError):
 class DaskCluster:
     """A real scheduler and workers on 127.0.0.1; see the module docstring. Use `with`."""
 
-    def __init__(self, n_workers=2, nthreads=1, env=None, directory=None, timeout=30.0):
+    def __init__(self, n_workers=2, nthreads=1, env=None, directory=None, timeout=30.0,
+                 tls=False):
         self.n_workers = n_workers
         self.nthreads = nthreads
         self.env = dict(env or {})     # for the workers, e.g. {"AUTOML_WIDGETS_FAULTS": "3=hang"}
@@ -70,6 +71,8 @@ class DaskCluster:
         self.scheduler = None          # subprocess.Popen
         self.workers = {}              # name -> subprocess.Popen, in start order
         self.setup_seconds = None
+        self.tls = tls                 # TLS for every connection: files from tls_files()
+        self.tls_paths = None          # {ca, cert, key} once started with tls
 
     # -- lifecycle
     def start(self):
@@ -77,6 +80,8 @@ class DaskCluster:
         if self._own_directory:
             self.directory = tempfile.mkdtemp(prefix="automl-dask-")
         os.makedirs(self.directory, exist_ok=True)
+        if self.tls:
+            self.tls_paths = tls_files(self.directory)
         try:
             self._start_scheduler()
             for i in range(self.n_workers):
@@ -114,7 +119,24 @@ class DaskCluster:
     def client(self, timeout=10):
         """A new distributed.Client to this cluster (close it, or use it with `with`)."""
         from distributed import Client
-        return Client(self.address, timeout=timeout, set_as_default=False)
+        return Client(self.address, timeout=timeout, set_as_default=False,
+                      security=self.security())
+
+    def security(self):
+        """The distributed.Security a client of this cluster needs (None without TLS)."""
+        if not self.tls_paths:
+            return None
+        from distributed import Security
+        t = self.tls_paths
+        return Security(tls_ca_file=t["ca"], tls_client_cert=t["cert"],
+                        tls_client_key=t["key"], require_encryption=True)
+
+    def _tls_args(self, role):
+        if not self.tls_paths:
+            return []
+        t = self.tls_paths
+        return ["--tls-ca-file", t["ca"], "--tls-cert", t["cert"], "--tls-key", t["key"]] + (
+            ["--protocol", "tls"] if role == "scheduler" else [])
 
     def worker_pids(self):
         """Name -> pid of each running worker process (the process that runs its tasks)."""
@@ -194,7 +216,8 @@ class DaskCluster:
             os.unlink(path)
         self.scheduler = self._popen(
             "scheduler", "distributed.cli.dask_scheduler",
-            ["--host", HOST, "--port", "0", "--scheduler-file", path, *NO_DASHBOARD])
+            ["--host", HOST, "--port", "0", "--scheduler-file", path, *NO_DASHBOARD,
+             *self._tls_args("scheduler")])
         deadline = time.monotonic() + self.timeout
         while True:      # the scheduler writes the file once it listens
             with contextlib.suppress(FileNotFoundError, ValueError):
@@ -209,7 +232,7 @@ class DaskCluster:
             name, "distributed.cli.dask_worker",
             [self.address, "--name", name, "--host", HOST, "--nthreads", str(self.nthreads),
              "--nworkers", "1", "--no-nanny", *NO_DASHBOARD,
-             "--local-directory", os.path.join(self.directory, name)],
+             "--local-directory", os.path.join(self.directory, name), *self._tls_args("worker")],
             env={**self.env, **(env or {})})
 
     def _wait_for_workers(self, names):
@@ -259,6 +282,20 @@ def _terminate(procs, timeout=5.0):
             p.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)     # children left in its group
+
+
+def tls_files(directory) -> dict:
+    """A throwaway CA-signed certificate and key for 127.0.0.1, as files in `directory`
+    (distributed's own Security.temporary() makes them; TLS settings name files)."""
+    from distributed import Security
+    made = Security.temporary()
+    paths = {}
+    for name, pem in (("ca", made.tls_ca_file), ("cert", made.tls_client_cert),
+                      ("key", made.tls_client_key)):
+        paths[name] = os.path.join(directory, f"tls-{name}.pem")
+        with open(os.open(paths[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(pem)
+    return paths
 
 
 def _exec(parent_pid, module):

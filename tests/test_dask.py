@@ -1,5 +1,6 @@
 """The Dask target against a real cluster: a `dask scheduler` and `dask worker` processes on
 127.0.0.1 (conftest_dask.py). The driver runs here; iterations run as tasks on the workers."""
+import json
 import subprocess
 import sys
 import textwrap
@@ -201,3 +202,28 @@ def _worker_running_an_iteration(cluster) -> str:
         name for name, pid in cluster.worker_pids().items()
         if psutil.Process(pid).children()) or found, timeout=60)
     return found[0]
+
+
+def test_a_tls_cluster_is_reached_with_the_security_given_and_only_paths_are_kept(ws, tmp_path):
+    from dask_cluster import DaskCluster
+    from distributed import Security
+    with DaskCluster(n_workers=1, directory=tmp_path / "tls", tls=True) as cluster:
+        assert cluster.address.startswith("tls://127.0.0.1:")
+        with pytest.raises(DaskError, match="speaks TLS: give security="):
+            DaskCompute.attach(ws, "plain", address=cluster.address)
+        wrong = Security(tls_ca_file=cluster.tls_paths["ca"], require_encryption=True)
+        with pytest.raises(DaskError, match="No Dask scheduler answered"):
+            DaskCompute.attach(ws, "nocert", address=cluster.address, security=wrong)
+        with pytest.raises(DaskError, match="must name its certificate and key files"):
+            DaskCompute.attach(ws, "inmemory", address=cluster.address,
+                               security=Security.temporary())
+        target = DaskCompute.attach(ws, "secure", address=cluster.address,
+                                    security=cluster.security())
+        saved = {name: settings for name, _, settings in ws.targets()}["secure"]
+        assert saved["security"]["tls_ca_file"] == cluster.tls_paths["ca"]
+        assert "BEGIN" not in json.dumps(saved)          # paths, never key material
+        run = Experiment(ws, "tls").submit(AutoMLConfig(**settings(target, iterations=2)))
+        run.wait_for_completion(timeout=120)
+        assert run.get_status() == "Completed", run.error
+        assert {c.get_properties()["worker"] for c in run.get_children()} == set(
+            cluster.worker_addresses().values())

@@ -49,6 +49,10 @@ class DaskCompute(LocalCompute):
                             f"such as 'tcp://10.0.0.5:8786' or 'tls://host:8786'. Got "
                             f"{address!r} instead.")
         saved = _security_settings(security)
+        if address.startswith("tls://") and security is None:
+            raise DaskError(f"The scheduler at {address} speaks TLS: give security="
+                            "distributed.Security(tls_ca_file=..., tls_client_cert=..., "
+                            "tls_client_key=..., require_encryption=True).")
         info = _ask_scheduler(address, security)
         workspace.save_target(name, cls.kind, {"address": address, "security": saved,
                                                "workers_at_attach": len(info["workers"])})
@@ -71,7 +75,7 @@ def _ask_scheduler(address, security) -> dict:
     try:
         client = Client(address, security=security, timeout=CONNECT_TIMEOUT,
                         set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, TLS/comm errors alike
         raise DaskError(f"No Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s "
                         f"({type(exc).__name__}: {exc}). Check the address and that "
                         "`dask scheduler` runs there and is reachable from here.") from None
