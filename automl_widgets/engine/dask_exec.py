@@ -70,6 +70,18 @@ def run_data(run_id):
     return _DATA[run_id]
 
 
+_PRELOADED: set = set()
+
+
+def preload(task):
+    """Import the task's estimator classes once in this worker process, before forking, so
+    iterations start with them loaded as they do on the local target (~60 ms each)."""
+    if task not in _PRELOADED:
+        from .. import catalog
+        catalog.preload(task)
+        _PRELOADED.add(task)
+
+
 def forget_run(run_id):
     """Run on every worker when a run ends: its data goes."""
     _DATA.pop(run_id, None)
@@ -85,6 +97,7 @@ def run_on_worker(fn, args, n, run_id, cores, env=None):
     where = {"worker": w.address, "worker_name": str(w.name)}
     w.log_event(topic(run_id), {"n": n, "kind": "start", "attempt": attempt, **where})
     data = run_data(run_id)
+    preload(data.task)
     out = tempfile.mkdtemp(prefix=f"automl-{n}-")
     flag = Event(cancel_flag(run_id, n))
     try:
