@@ -69,7 +69,7 @@ def test_target_names_follow_the_rule_and_no_secret_is_stored(ws, sshd):
     assert sshd.password not in repr(stored)
     with open(os.path.join(ws.data_dir, "index.sqlite"), "rb") as f:
         assert sshd.password.encode() not in f.read()
-    with pytest.raises(SSHError, match="No compute target 'nothere'"):
+    with pytest.raises(SSHError, match="No SSH compute target 'nothere'"):
         SSHCompute(ws, "nothere")
 
 
