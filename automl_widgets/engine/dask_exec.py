@@ -99,16 +99,20 @@ def run_on_worker(fn, args, n, run_id, cores, env=None):
     data = run_data(run_id)
     preload(data.task)
     out = tempfile.mkdtemp(prefix=f"automl-{n}-")
+    stop, ended = threading.Event(), threading.Event()
+    # made here: a thread of our own has no worker context to find the client from
     flag = Event(cancel_flag(run_id, n))
+    watcher = threading.Thread(target=_watch_flag, args=(flag, stop, ended), daemon=True)
     try:
         child = local.start(n, out, lambda: fn(data, *args, out), cores, env)
+        watcher.start()
         shipped = 0
         while True:
             done = select.select([child], [], [], POLL)[0]
             shipped = _ship_log(w, run_id, n, attempt, out, shipped)
             if done:
                 break
-            if flag.is_set():
+            if stop.is_set():
                 child.kill(Status.CANCELED, "stopped at the driver's request")
         result = child.reap()
         _ship_log(w, run_id, n, attempt, out, shipped)
@@ -122,7 +126,20 @@ def run_on_worker(fn, args, n, run_id, cores, env=None):
             text = f.read()
         return {"result": result, "files": files, "log": text, "attempt": attempt, **where}
     finally:
+        ended.set()
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _watch_flag(flag, stop, ended):
+    """Long-polls the iteration's cancel flag: one scheduler call a second, not one per
+    POLL, which with many iterations running loaded the scheduler (benchmarks/dask.py)."""
+    while not ended.is_set():
+        try:
+            if flag.wait(timeout=1):
+                stop.set()
+                return
+        except Exception:  # noqa: BLE001 - no scheduler: the driver gives the task up
+            return
 
 
 def _ship_log(w, run_id, n, attempt, out, offset) -> int:
@@ -157,6 +174,7 @@ class DaskExecutor:
         self.running: dict[int, DaskIteration] = {}
         self.data = None
         self.lost_since = None
+        self.direct = True                    # fetch results from workers; see gather()
         self.client.subscribe_topic(topic(run_id), self._on_event)
 
     def describe(self) -> str:
@@ -233,6 +251,19 @@ class DaskExecutor:
             f.write(data)
         if not fresh:
             self.shipped[(n, attempt)] = self.shipped.get((n, attempt), 0) + len(data)
+
+    def gather(self, future):
+        """A finished task's result straight from its worker (the model and predictions
+        are MBs the scheduler need not relay); through the scheduler where the driver
+        cannot reach the workers, as behind Dask Gateway."""
+        if self.direct:
+            try:
+                return self.client.gather(future, direct=True)
+            except Exception as exc:  # noqa: BLE001 - any failure: use the scheduler
+                log.info("cannot fetch results from the workers directly (%s); "
+                         "fetching them through the scheduler", exc)
+                self.direct = False
+        return future.result()
 
     def ready(self) -> bool:
         """Connected to the scheduler, so new iterations can be submitted."""
@@ -332,7 +363,7 @@ class DaskIteration:
         duration = time.monotonic() - self.started
         out = None
         if self.future.done() and self.future.status == "finished":
-            out = self.future.result()
+            out = ex.gather(self.future)
             result = out["result"]
         elif self.future.status == "error":
             exc = self.future.exception()
