@@ -23,10 +23,17 @@ class Component:
     defaults: dict = field(default_factory=dict)
     sparse_kwargs: dict | None = None   # None: cannot take sparse input
     space: dict = field(default_factory=dict)
+    # Cost: seconds of this family's default relative to LightGBM's default on the same
+    # data (fits timed on digits and on 20,000 generated rows, docs/benchmarks.md), and
+    # how the hyperparameters scale it: {name: (default value, exponent)}.
+    cost: float = 1.0
+    cost_params: dict = field(default_factory=dict)
+    wrap: tuple | None = None   # (dotted class, kwargs): the estimator goes inside it
+    max_rows: int | None = None   # above this many rows its fit costs too much to try
+    integer_labels: bool = False  # needs classes 0..k-1 (XGBoost)
 
     def klass(self):
-        module, _, name = self.cls.rpartition(".")
-        return getattr(importlib.import_module(module), name)
+        return _load(self.cls)
 
     def build(self, params=None, sparse=False, random_state=None, n_jobs=None):
         kwargs = dict(self.defaults)
@@ -37,10 +44,28 @@ class Component:
         accepted = klass().get_params()
         if "random_state" in accepted and random_state is not None:
             kwargs.setdefault("random_state", random_state)
-        # 1 is every estimator's default; LogisticRegression ignores n_jobs since 1.8 and warns.
-        if "n_jobs" in accepted and n_jobs not in (None, 1) and not self.key == "LogisticRegression":
+        # Always said: LightGBM and XGBoost otherwise take every core. LogisticRegression
+        # ignores n_jobs since scikit-learn 1.8 and warns.
+        if "n_jobs" in accepted and n_jobs is not None and self.key != "LogisticRegression":
             kwargs.setdefault("n_jobs", n_jobs)
-        return klass(**kwargs)
+        est = klass(**kwargs)
+        if self.wrap:
+            est = _load(self.wrap[0])(est, **self.wrap[1])
+        return est
+
+    def relative_cost(self, params) -> float:
+        """How much more (or less) than its default this configuration should cost."""
+        factor = 1.0
+        for name, (default, exponent) in self.cost_params.items():
+            value = (params or {}).get(name, self.defaults.get(name, default))
+            if isinstance(value, (int, float)) and value > 0:
+                factor *= (value / default) ** exponent
+        return factor
+
+
+def _load(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _c(*args, **kw):
@@ -57,76 +82,129 @@ PREPROCESSORS = {p.key: p for p in [
     _c("Normalizer", "Normalizer", "sklearn.preprocessing.Normalizer", sparse_kwargs={}),
 ]}
 
+_BALANCED = {"class_weight": ("cat", [None, "balanced"])}
 _TREE = {"min_samples_leaf": ("int", 1, 32, True), "max_features": ("float", 0.1, 1.0, False)}
 _FOREST = dict(_TREE, n_estimators=("int", 50, 400, True))
+_FOREST_COST = {"n_estimators": (100, 1.0), "min_samples_leaf": (1, -0.3),
+                "max_features": (0.3, 1.0)}   # a classifier's "sqrt" is about 0.3 here
+_FOREST_REG_COST = dict(_FOREST_COST, max_features=(1.0, 1.0))
 _BOOST = {"learning_rate": ("float", 0.01, 0.5, True), "n_estimators": ("int", 50, 400, True),
           "max_depth": ("int", 2, 8, False), "subsample": ("float", 0.5, 1.0, False)}
+_BOOST_COST = {"n_estimators": (100, 1.0), "max_depth": (3, 1.0), "subsample": (1.0, 1.0)}
 _HIST = {"learning_rate": ("float", 0.01, 0.5, True), "max_iter": ("int", 50, 500, True),
          "max_leaf_nodes": ("int", 8, 128, True), "min_samples_leaf": ("int", 5, 100, True),
          "l2_regularization": ("float", 1e-6, 10.0, True)}
+_HIST_COST = {"max_iter": (100, 1.0), "max_leaf_nodes": (31, 0.5)}
+_LGBM = {"n_estimators": ("int", 20, 1000, True), "num_leaves": ("int", 4, 256, True),
+         "learning_rate": ("float", 0.01, 0.3, True),
+         "min_child_samples": ("int", 2, 100, True),
+         "colsample_bytree": ("float", 0.3, 1.0, False),
+         "reg_lambda": ("float", 1e-3, 10.0, True)}
+_LGBM_DEFAULTS = {"verbose": -1}
+_LGBM_COST = {"n_estimators": (100, 1.0), "num_leaves": (31, 0.5)}
+_XGB = {"n_estimators": ("int", 20, 1000, True), "max_depth": ("int", 2, 10, False),
+        "learning_rate": ("float", 0.01, 0.3, True),
+        "min_child_weight": ("float", 0.5, 20.0, True),
+        "subsample": ("float", 0.5, 1.0, False),
+        "colsample_bytree": ("float", 0.3, 1.0, False),
+        "reg_lambda": ("float", 1e-3, 10.0, True)}
+_XGB_DEFAULTS = {"tree_method": "hist", "n_estimators": 100, "verbosity": 0}
+_XGB_COST = {"n_estimators": (100, 1.0), "max_depth": (6, 0.7)}
 _KNN = {"n_neighbors": ("int", 1, 50, True), "weights": ("cat", ["uniform", "distance"]),
         "p": ("cat", [1, 2])}
+# SVMs give probabilities through a 3-fold sigmoid calibration, cheaper than SVC's own.
+_CALIBRATED = ("sklearn.calibration.CalibratedClassifierCV", {"cv": 3})
 
 CLASSIFIERS = {e.key: e for e in [
+    _c("LightGBM", "LightGBM", "lightgbm.LGBMClassifier", (CLASSIFICATION,), _LGBM_DEFAULTS,
+       {}, dict(_LGBM, **_BALANCED), cost=1.0, cost_params=_LGBM_COST),
     _c("LogisticRegression", "logistic regression", "sklearn.linear_model.LogisticRegression",
-       (CLASSIFICATION,), {"max_iter": 1000}, {}, {"C": ("float", 1e-3, 1e3, True)}),
+       (CLASSIFICATION,), {"max_iter": 1000}, {},
+       dict({"C": ("float", 1e-3, 1e3, True)}, **_BALANCED), cost=0.3),
     _c("SGD", "SGD classifier", "sklearn.linear_model.SGDClassifier", (CLASSIFICATION,),
        {"loss": "log_loss", "tol": 1e-3}, {},
-       {"loss": ("cat", ["log_loss", "modified_huber"]), "alpha": ("float", 1e-6, 1e-1, True),
-        "penalty": ("cat", ["l2", "l1", "elasticnet"])}),
-    _c("KNN", "kNN", "sklearn.neighbors.KNeighborsClassifier", (CLASSIFICATION,), {}, {}, _KNN),
+       dict({"loss": ("cat", ["log_loss", "modified_huber"]),
+             "alpha": ("float", 1e-6, 1e-1, True),
+             "penalty": ("cat", ["l2", "l1", "elasticnet"])}, **_BALANCED), cost=0.3),
+    _c("KNN", "kNN", "sklearn.neighbors.KNeighborsClassifier", (CLASSIFICATION,), {}, {}, _KNN,
+       cost=0.5),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeClassifier", (CLASSIFICATION,), {}, {},
-       dict(_TREE, max_depth=("int", 2, 32, True), criterion=("cat", ["gini", "entropy"]))),
+       dict(_TREE, max_depth=("int", 2, 32, True), criterion=("cat", ["gini", "entropy"]),
+            **_BALANCED), cost=0.5),
     _c("RandomForest", "random forest", "sklearn.ensemble.RandomForestClassifier",
-       (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]))),
+       (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]),
+                                       **_BALANCED), cost=8.0, cost_params=_FOREST_COST),
     _c("ExtraTrees", "extra trees", "sklearn.ensemble.ExtraTreesClassifier",
-       (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]))),
+       (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]),
+                                       **_BALANCED), cost=3.0, cost_params=_FOREST_COST),
     _c("GradientBoosting", "gradient boosting", "sklearn.ensemble.GradientBoostingClassifier",
-       (CLASSIFICATION,), {}, {}, _BOOST),
+       (CLASSIFICATION,), {}, {}, _BOOST, cost=20.0, cost_params=_BOOST_COST),
     _c("HistGradientBoosting", "hist gradient boosting",
-       "sklearn.ensemble.HistGradientBoostingClassifier", (CLASSIFICATION,), {}, None, _HIST),
+       "sklearn.ensemble.HistGradientBoostingClassifier", (CLASSIFICATION,), {}, None,
+       dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST),
+    _c("XGBoostClassifier", "XGBoostClassifier", "xgboost.XGBClassifier", (CLASSIFICATION,),
+       _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, integer_labels=True),
+    _c("LinearSVM", "LinearSVM", "sklearn.svm.LinearSVC", (CLASSIFICATION,), {}, {},
+       dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, wrap=_CALIBRATED),
+    _c("SVM", "SVM", "sklearn.svm.SVC", (CLASSIFICATION,), {}, None,
+       dict({"C": ("float", 1e-2, 1e3, True), "gamma": ("cat", ["scale", "auto"])},
+            **_BALANCED), cost=2.0, cost_params={"C": (1.0, 0.3)}, wrap=_CALIBRATED,
+       max_rows=10_000),
     _c("BernoulliNaiveBayes", "Bernoulli naive Bayes", "sklearn.naive_bayes.BernoulliNB",
-       (CLASSIFICATION,), {}, {}, {"alpha": ("float", 1e-3, 10.0, True)}),
+       (CLASSIFICATION,), {}, {}, {"alpha": ("float", 1e-3, 10.0, True)}, cost=0.05),
 ]}
 
 REGRESSORS = {e.key: e for e in [
+    _c("LightGBM", "LightGBM", "lightgbm.LGBMRegressor", (REGRESSION,), _LGBM_DEFAULTS, {},
+       _LGBM, cost=1.0, cost_params=_LGBM_COST),
     _c("ElasticNet", "elastic net", "sklearn.linear_model.ElasticNet", (REGRESSION,),
        {"max_iter": 5000}, {}, {"alpha": ("float", 1e-4, 10.0, True),
-                                "l1_ratio": ("float", 0.0, 1.0, False)}),
+                                "l1_ratio": ("float", 0.0, 1.0, False)}, cost=0.1),
     _c("LassoLars", "lasso lars", "sklearn.linear_model.LassoLars", (REGRESSION,), {}, None,
-       {"alpha": ("float", 1e-5, 1.0, True)}),
+       {"alpha": ("float", 1e-5, 1.0, True)}, cost=0.1),
     _c("SGD", "SGD regressor", "sklearn.linear_model.SGDRegressor", (REGRESSION,),
        {"tol": 1e-3}, {}, {"loss": ("cat", ["squared_error", "huber"]),
                            "alpha": ("float", 1e-6, 1e-1, True),
-                           "penalty": ("cat", ["l2", "l1", "elasticnet"])}),
-    _c("KNN", "kNN", "sklearn.neighbors.KNeighborsRegressor", (REGRESSION,), {}, {}, _KNN),
+                           "penalty": ("cat", ["l2", "l1", "elasticnet"])}, cost=0.1),
+    _c("KNN", "kNN", "sklearn.neighbors.KNeighborsRegressor", (REGRESSION,), {}, {}, _KNN,
+       cost=0.5),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeRegressor", (REGRESSION,), {}, {},
-       dict(_TREE, max_depth=("int", 2, 32, True))),
+       dict(_TREE, max_depth=("int", 2, 32, True)), cost=1.0),
     _c("RandomForest", "random forest", "sklearn.ensemble.RandomForestRegressor",
-       (REGRESSION,), {}, {}, _FOREST),
+       (REGRESSION,), {}, {}, _FOREST, cost=30.0, cost_params=_FOREST_REG_COST),
     _c("ExtraTrees", "extra trees", "sklearn.ensemble.ExtraTreesRegressor",
-       (REGRESSION,), {}, {}, _FOREST),
+       (REGRESSION,), {}, {}, _FOREST, cost=12.0, cost_params=_FOREST_REG_COST),
     _c("GradientBoosting", "gradient boosting", "sklearn.ensemble.GradientBoostingRegressor",
-       (REGRESSION,), {}, {}, _BOOST),
+       (REGRESSION,), {}, {}, _BOOST, cost=25.0, cost_params=_BOOST_COST),
     _c("HistGradientBoosting", "hist gradient boosting",
-       "sklearn.ensemble.HistGradientBoostingRegressor", (REGRESSION,), {}, None, _HIST),
+       "sklearn.ensemble.HistGradientBoostingRegressor", (REGRESSION,), {}, None, _HIST,
+       cost=1.2, cost_params=_HIST_COST),
+    _c("XGBoostRegressor", "XGBoostRegressor", "xgboost.XGBRegressor", (REGRESSION,),
+       _XGB_DEFAULTS, {}, _XGB, cost=1.2, cost_params=_XGB_COST),
 ]}
 
 ENSEMBLES = ("VotingEnsemble", "StackEnsemble")
 
-# Cheap, robust defaults of each family, tried first and in this order.
+# The default of each family, tried first and in this order: strongest first, so that
+# even a short budget has a good model early.
 DEFAULTS = {
-    CLASSIFICATION: [("StandardScalerWrapper", "LogisticRegression"),
+    CLASSIFICATION: [("MaxAbsScaler", "LightGBM"),
                      ("MaxAbsScaler", "HistGradientBoosting"),
-                     ("StandardScalerWrapper", "SGD"),
+                     ("StandardScalerWrapper", "LogisticRegression"),
+                     ("MaxAbsScaler", "XGBoostClassifier"),
                      ("MinMaxScaler", "RandomForest"),
                      ("MaxAbsScaler", "ExtraTrees"),
+                     ("StandardScalerWrapper", "LinearSVM"),
+                     ("StandardScalerWrapper", "SVM"),
                      ("StandardScalerWrapper", "KNN"),
+                     ("StandardScalerWrapper", "SGD"),
                      ("RobustScaler", "DecisionTree"),
                      ("MinMaxScaler", "GradientBoosting"),
                      ("MinMaxScaler", "BernoulliNaiveBayes")],
-    REGRESSION: [("StandardScalerWrapper", "ElasticNet"),
+    REGRESSION: [("MaxAbsScaler", "LightGBM"),
                  ("MaxAbsScaler", "HistGradientBoosting"),
+                 ("StandardScalerWrapper", "ElasticNet"),
+                 ("MaxAbsScaler", "XGBoostRegressor"),
                  ("MinMaxScaler", "RandomForest"),
                  ("MaxAbsScaler", "ExtraTrees"),
                  ("StandardScalerWrapper", "KNN"),
@@ -151,12 +229,15 @@ def pipeline_name(preprocessor: str, estimator: str, task: str) -> str:
     return f"{PREPROCESSORS[preprocessor].display} {estimators(task)[estimator].display}"
 
 
-def allowed_estimators(task, allowed=None, blocked=None, sparse=False) -> list[str]:
-    keys = [k for k in estimators(task)
-            if (not allowed or k in allowed) and k not in (blocked or ())]
-    if sparse:
-        keys = [k for k in keys if estimators(task)[k].sparse_kwargs is not None]
-    return keys
+def allowed_estimators(task, allowed=None, blocked=None, sparse=False, rows=None,
+                       integer_labels=True) -> list[str]:
+    """The estimators a run may use: allowed, not blocked, and fit for the data."""
+    comps = [c for k, c in estimators(task).items()
+             if (not allowed or k in allowed) and k not in (blocked or ())]
+    return [c.key for c in comps
+            if (not sparse or c.sparse_kwargs is not None)
+            and (rows is None or c.max_rows is None or rows <= c.max_rows)
+            and (integer_labels or not c.integer_labels)]
 
 
 def allowed_preprocessors(sparse=False) -> list[str]:

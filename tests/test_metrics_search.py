@@ -59,7 +59,7 @@ def test_regression_metrics_and_nan_instead_of_errors():
     assert math.isnan(negative["root_mean_squared_log_error"])
 
 
-def _proposals(seed, n=14, scores=None):
+def _proposals(seed, n=18, scores=None):
     s = Searcher("classification", catalog.model_names("classification"),
                  catalog.allowed_preprocessors(), True, seed)
     out = []
@@ -71,12 +71,12 @@ def _proposals(seed, n=14, scores=None):
 
 
 def test_defaults_first_then_model_based_and_deterministic():
-    a = _proposals(7)
-    assert [(p, e) for p, e, _ in a[:9]] == catalog.DEFAULTS["classification"]
-    assert all(params == {} for _, _, params in a[:9])
-    assert all(params for _, _, params in a[9:])  # TPE proposes hyperparameters
+    a, k = _proposals(7), len(catalog.DEFAULTS["classification"])
+    assert [(p, e) for p, e, _ in a[:k]] == catalog.DEFAULTS["classification"]
+    assert all(params == {} for _, _, params in a[:k])
+    assert all(params for _, _, params in a[k:])  # TPE proposes hyperparameters
     assert a == _proposals(7)                     # same seed, same history: same proposals
-    assert a[9:] != _proposals(8)[9:]
+    assert a[k:] != _proposals(8)[k:]
 
 
 def test_failed_iterations_are_told_and_search_goes_on():

@@ -20,9 +20,23 @@ from importlib import metadata
 
 from .ssh import SSHError
 
-PINNED = ("numpy", "scipy", "scikit-learn", "joblib", "pandas")   # must equal this side's
+
+def _installed(*names) -> str:
+    """The first of these distributions installed here (xgboost comes as either)."""
+    for name in names:
+        try:
+            metadata.version(name)
+            return name
+        except metadata.PackageNotFoundError:
+            pass
+    return names[0]
+
+
+# Must equal this side's: models are pickled there and loaded here.
+PINNED = ("numpy", "scipy", "scikit-learn", "joblib", "pandas", "lightgbm",
+          _installed("xgboost-cpu", "xgboost"))
 RUNTIME = ("threadpoolctl", "optuna", "psutil")                            # any recent version
-_MODULES = {"scikit-learn": "sklearn"}
+_MODULES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
 
 PROBE = """
 import json, os, sys

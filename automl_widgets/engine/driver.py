@@ -12,6 +12,7 @@ import logging
 import os
 import selectors
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -30,6 +31,9 @@ from ..protocol import (
 from ..protocol import events as ev
 
 POLL = 0.05  # seconds between looks at control/ while iterations run or data loads
+# The cost ceiling of the next iteration: CEILING times the median iteration so far, at
+# least CEILING_MIN seconds, so the search starts cheap and grows (FLAML's CFO idea).
+CEILING, CEILING_MIN = 4.0, 5.0
 
 log = logging.getLogger("automl_widgets.engine.driver")
 
@@ -47,7 +51,7 @@ class Driver:
         self.metric = metrics.get(self.spec["primary_metric"])
         self.events = EventWriter(folder)
         self.running = {}          # n -> (Worker, proposal)
-        self.completed = []        # (n, folder, score) of iterations with predictions
+        self.completed = []        # (n, folder, score, family) of iterations with predictions
         self.first_failure = None  # (n, reason) of the first iteration that failed
         self.best = None
         self.since_best = 0
@@ -59,6 +63,15 @@ class Driver:
         self.deadline_sec = None if minutes is None else minutes * 60
         self.t0 = time.monotonic()
         self.dask = None           # the DaskExecutor, when the target is a Dask cluster
+        self.durations = []        # seconds of each completed searched iteration
+        self.ensembling = False    # the ensembles' turn: the search's time is over
+        self.hard_stopped = False  # experiment_timeout_minutes itself has passed
+        s = self.spec
+        will_ensemble = s["enable_ensembling"] and s["iterations"] >= 3
+        # Time kept back from the search so the ensembles run before the deadline.
+        self.reserve = (min(60.0, 0.1 * self.deadline_sec)
+                        if will_ensemble and self.deadline_sec else 0.0)
+        self.slots = s["concurrent_iterations"]
 
     def emit(self, event):
         return self.events.emit(event)
@@ -69,6 +82,39 @@ class Driver:
 
     def over_deadline(self) -> bool:
         return self.deadline_sec is not None and time.monotonic() - self.t0 > self.deadline_sec
+
+    def search_time_left(self) -> float | None:
+        """Seconds until the search must end, the ensembles' reserve kept; None: no limit."""
+        if self.deadline_sec is None:
+            return None
+        return self.deadline_sec - self.reserve - (time.monotonic() - self.t0)
+
+    def limits(self):
+        """(soft, hard): seconds the next iteration may cost. Hard: max_time_sec and the
+        search's time left; soft adds the growing cost ceiling."""
+        hard, left = self.max_time, self.search_time_left()
+        if left is not None:
+            hard = left if hard is None else min(hard, left)
+        soft = hard
+        if self.durations:
+            ceiling = max(CEILING_MIN, CEILING * statistics.median(self.durations))
+            soft = ceiling if soft is None else min(soft, ceiling)
+        return soft, hard
+
+    def usable_slots(self) -> int:
+        """concurrent_iterations, but no more than the cores of this machine can run at
+        once: more would only share them (a Dask cluster queues tasks itself)."""
+        wanted = self.spec["concurrent_iterations"]
+        if self.dask is not None:
+            return wanted
+        cores = len(os.sched_getaffinity(0))
+        per = self.spec["max_cores_per_iteration"]
+        usable = max(1, cores // (cores if per in (None, -1) else min(per, cores)))
+        if wanted > usable:
+            log.info("concurrent_iterations=%d is more than this machine's %d core(s) can "
+                     "run at once: %d iteration(s) run at a time, the others wait their turn",
+                     wanted, cores, usable)
+        return min(wanted, usable)
 
     def check_control(self):
         found = requests(self.folder)
@@ -94,8 +140,17 @@ class Driver:
             self.stop_reason = "scheduler_lost"
             for worker, _ in self.running.values():
                 worker.kill(Status.FAILED, f"the Dask scheduler at {self.dask.address} was lost")
-        if not self.stop_reason and self.over_deadline():
+        left = self.search_time_left()
+        if not self.stop_reason and not self.ensembling and left is not None and left <= 0:
             self.stop_reason = "experiment_timeout"
+            why = ("experiment_timeout_minutes reached" if not self.reserve else
+                   f"experiment_timeout_minutes is {self.reserve:.0f} s away: the time "
+                   "left is the ensembles'")
+            for worker, _ in self.running.values():
+                worker.kill(Status.CANCELED, why)
+        if not self.hard_stopped and self.over_deadline():
+            self.hard_stopped = True
+            self.stop_reason = self.stop_reason or "experiment_timeout"
             for worker, _ in self.running.values():
                 worker.kill(Status.CANCELED, "experiment_timeout_minutes reached")
         return found
@@ -125,7 +180,10 @@ class Driver:
         completed = result["status"] == Status.COMPLETED
         score = result.get("score") if completed else None
         if proposal is not None:
-            self.searcher.tell(proposal, score)
+            ran = result["status"] in (Status.COMPLETED, Status.TIMED_OUT)
+            self.searcher.tell(proposal, score, result["duration"] if ran else None)
+            if completed:
+                self.durations.append(result["duration"])
         self.emit(ev.IterationFinished(
             iteration=n, pipeline=name, params=result.get("params", params),
             status=result["status"], duration=result["duration"],
@@ -135,7 +193,8 @@ class Driver:
         if result["status"] in (Status.FAILED, Status.TIMED_OUT) and self.first_failure is None:
             self.first_failure = (n, result.get("reason"))
         if score is not None and score == score:
-            self.completed.append((n, iteration_dir(self.folder, n), score))
+            family = proposal.estimator if proposal is not None else name
+            self.completed.append((n, iteration_dir(self.folder, n), score, family))
             if self.best is None or self.metric.better(score, self.best):
                 self.best, self.since_best = score, 0
                 return
@@ -162,13 +221,23 @@ class Driver:
         while True:
             found = self.check_control()
             self.check_budgets()
-            while not self.stop_reason and len(self.running) < self.spec["concurrent_iterations"] \
+            while not self.stop_reason and len(self.running) < self.slots \
                     and n < last and (self.dask is None or self.dask.ready()):
                 if cancel_iteration_request(n) in found:  # canceled before it began
                     self.emit(ev.IterationFinished(iteration=n, status=Status.CANCELED,
                                                    duration=0, reason="canceled before it started"))
                 else:
-                    p = self.searcher.ask()
+                    soft, hard = self.limits()
+                    p = self.searcher.ask(soft, hard)
+                    for e, cost in self.searcher.passed_over:
+                        log.info("%s is not tried: its default would take about %.0f s, "
+                                 "more than the %.0f s allowed now", e, cost, soft)
+                    self.searcher.passed_over.clear()
+                    if p is None:
+                        log.info("no configuration fits in the %.1f s left for the search; "
+                                 "it ends here", hard)
+                        last = n
+                        break
                     self.launch(n, p.name(ctx.task), p.params,
                                 lambda p=p, n=n: iteration.run(ctx, p, iteration_dir(self.folder, n)),
                                 proposal=p, remote=(iteration.run, (p.portable(),)))
@@ -178,20 +247,25 @@ class Driver:
             self.wait_any()
 
     def ensembles(self, ctx, n):
+        """Both ensembles, side by side when there are two slots, in the reserved time."""
         from . import ensemble
+        self.ensembling = True
         members = list(self.completed)  # the searched iterations: not the VotingEnsemble
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
                     ctx, members, self.spec["ensemble_iterations"], d)),
                 ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
-        for name, job in jobs:
-            if self.stop_reason in ("canceled", "experiment_timeout", "scheduler_lost"):
+        while True:
+            self.check_control()
+            if self.hard_stopped or self.stop_reason in ("canceled", "scheduler_lost"):
+                jobs = []
+            while jobs and len(self.running) < self.slots:
+                name, job = jobs.pop(0)
+                d = iteration_dir(self.folder, n)
+                self.launch(n, name, {}, lambda job=job, d=d: job(d))
+                n += 1
+            if not self.running:
                 return
-            d = iteration_dir(self.folder, n)
-            self.launch(n, name, {}, lambda job=job, d=d: job(d))
-            while n in self.running:
-                self.check_control()
-                self.wait_any()
-            n += 1
+            self.wait_any()
 
     # ---- loading the data, interruptibly ---------------------------------------------
     def load_data(self):
@@ -254,16 +328,21 @@ class Driver:
             return
         ctx, info = loaded
         self.emit(ev.DataLoaded(**info))
+        from .prepare import left_out
+        for key, why in sorted(left_out(self.spec, info).items()):
+            log.info("%s is not tried: %s", key, why)
         if self.dask is not None:
             self.dask.scatter(ctx)
         s = self.spec
+        self.slots = self.usable_slots()
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"])
         catalog.preload(ctx.task)
         ensembling = s["enable_ensembling"] and s["iterations"] >= 3
         last = s["iterations"] - 2 if ensembling else s["iterations"]
         n = self.search(ctx, last)
-        if ensembling and len(self.completed) >= 2:
+        if ensembling and len(self.completed) >= 2 and not self.hard_stopped and \
+                self.stop_reason not in ("canceled", "scheduler_lost"):
             self.ensembles(ctx, n)
         elif ensembling and not self.stop_reason:  # nothing to ensemble: search on instead
             self.search(ctx, s["iterations"], start=n)

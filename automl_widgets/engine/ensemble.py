@@ -1,5 +1,13 @@
-"""The last two iterations: VotingEnsemble (greedy ensemble selection, Caruana et al. 2004)
-and StackEnsemble, both over the held-out predictions kept by earlier iterations."""
+"""The last two iterations, over the held-out predictions kept by earlier iterations:
+VotingEnsemble (greedy ensemble selection with replacement, Caruana et al. 2004) and
+StackEnsemble (a cheap linear meta-learner over the best model of each family).
+
+Members are not fitted again: each was fitted on all training rows, with the sample
+weights, by its own iteration. The voting ensemble holds them frozen
+(sklearn.frozen.FrozenEstimator) and the stack holds them prefit with a meta-learner
+trained on their out-of-fold predictions, so an ensemble costs a few predictions, not
+its members' refits, and stays a plain scikit-learn object.
+"""
 from __future__ import annotations
 
 import os
@@ -8,6 +16,7 @@ from collections import Counter
 import joblib
 import numpy as np
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
@@ -16,12 +25,13 @@ from ..protocol import MODEL
 from . import iteration
 from .iteration import Context
 
+CANDIDATES = 50   # greedy selection looks at the best this many iterations
+STACKED = 6       # the stack takes the best model of at most this many families
 
-def _candidates(ctx, members, limit=15):
-    """(n, folder, score) of completed iterations, best first, at most `limit`."""
+
+def _ranked(ctx, members):
     metric = metrics.get(ctx.primary_metric)
-    ranked = sorted(members, key=lambda m: m[2], reverse=metric.greater_is_better)
-    return ranked[:limit]
+    return sorted(members, key=lambda m: m[2], reverse=metric.greater_is_better)
 
 
 def _signal(ctx, folder):
@@ -29,13 +39,18 @@ def _signal(ctx, folder):
     return proba if ctx.task == metrics.CLASSIFICATION else pred.astype(float)
 
 
+def _weights(ctx):
+    """The held-out rows' sample weights, where those rows are training rows (CV)."""
+    return ctx.sample_weight if ctx.y_valid is None else None
+
+
 def _primary(ctx, avg):
     metric = metrics.get(ctx.primary_metric)
     if ctx.task == metrics.CLASSIFICATION:
         pred = ctx.classes[np.argmax(avg, axis=1)]
-        value = metric.fn(ctx.y_eval, pred, avg, ctx.classes, None)
+        value = metric.fn(ctx.y_eval, pred, avg, ctx.classes, _weights(ctx))
     else:
-        value = metric.fn(ctx.y_eval, avg, None, None, None)
+        value = metric.fn(ctx.y_eval, avg, None, None, _weights(ctx))
     return value if metric.greater_is_better else -value
 
 
@@ -47,8 +62,8 @@ def _as_pred(ctx, avg):
 
 def greedy_weights(ctx, members, steps) -> dict:
     """Ensemble selection with replacement, starting from the best single model."""
-    cands = _candidates(ctx, members)
-    signals = {n: _signal(ctx, folder) for n, folder, _ in cands}
+    cands = _ranked(ctx, members)[:CANDIDATES]
+    signals = {m[0]: _signal(ctx, m[1]) for m in cands}
     chosen = Counter({cands[0][0]: 1})
     total = signals[cands[0][0]].copy()
     for k in range(1, steps):
@@ -58,19 +73,18 @@ def greedy_weights(ctx, members, steps) -> dict:
     return dict(chosen)
 
 
-def _members(folders, weights):
-    return [(f"iteration_{n}", clone(joblib.load(os.path.join(folders[n], MODEL))))
-            for n in weights]
+def _fitted(folders, ns):
+    return [(f"iteration_{n}", joblib.load(os.path.join(folders[n], MODEL))) for n in ns]
 
 
 def voting(ctx: Context, members, steps, out_dir) -> dict:
     from sklearn.ensemble import VotingClassifier, VotingRegressor
     weights = greedy_weights(ctx, members, steps)
-    folders = {n: f for n, f, _ in members}
+    folders = {m[0]: m[1] for m in members}
     print(f"VotingEnsemble weights by iteration: {weights}", flush=True)
     total = sum(weights.values())
     avg = sum(_signal(ctx, folders[n]) * w for n, w in weights.items()) / total
-    ests = _members(folders, weights)
+    ests = [(name, FrozenEstimator(m)) for name, m in _fitted(folders, weights)]
     w = [weights[n] for n in weights]
     est = (VotingClassifier(ests, voting="soft", weights=w)
            if ctx.task == metrics.CLASSIFICATION else VotingRegressor(ests, weights=w))
@@ -80,38 +94,61 @@ def voting(ctx: Context, members, steps, out_dir) -> dict:
     return result
 
 
-def stacking(ctx: Context, members, out_dir, k=5) -> dict:
+def _stack_members(ctx, members):
+    """The best iteration of each family, best first, at most STACKED."""
+    best = {}
+    for m in _ranked(ctx, members):
+        best.setdefault(m[3] if len(m) > 3 else m[0], m)
+    return list(best.values())[:STACKED]
+
+
+def _meta_features(ctx, folders):
+    """The members' held-out predictions laid out as StackingClassifier lays out theirs:
+    one column per class, the first dropped when there are two."""
+    cols = []
+    for folder in folders:
+        s = _signal(ctx, folder).reshape(len(ctx.y_eval), -1)
+        cols.append(s[:, 1:] if s.shape[1] == 2 else s)
+    return np.hstack(cols)
+
+
+def stacking(ctx: Context, members, out_dir) -> dict:
     from sklearn.ensemble import StackingClassifier, StackingRegressor
     from sklearn.linear_model import LogisticRegression, RidgeCV
-    cands = _candidates(ctx, members, limit=k)
-    folders = {n: f for n, f, _ in cands}
+    chosen = _stack_members(ctx, members)
+    folders = {m[0]: m[1] for m in chosen}
     print(f"StackEnsemble over iterations: {list(folders)}", flush=True)
-    z = np.hstack([_signal(ctx, f).reshape(len(ctx.y_eval), -1) for f in folders.values()])
+    z = _meta_features(ctx, folders.values())
     classification = ctx.task == metrics.CLASSIFICATION
+    # The stack encodes labels as 0..k-1 before its meta-learner sees them.
+    y = np.searchsorted(ctx.classes, ctx.y_eval) if classification else ctx.y_eval
+    w = _weights(ctx)
     meta = LogisticRegression(max_iter=1000) if classification else RidgeCV()
     folds = 5
     if classification:  # a small holdout may hold fewer than 5 rows of a class
-        folds = max(2, min(5, np.unique(ctx.y_eval, return_counts=True)[1].min()))
+        folds = max(2, min(5, np.unique(y, return_counts=True)[1].min()))
     cv = (StratifiedKFold if classification else KFold)(folds, shuffle=True,
                                                          random_state=ctx.random_state)
+    params = None if w is None else {"sample_weight": w}
     if classification:
-        proba = cross_val_predict(meta, z, ctx.y_eval, cv=cv, method="predict_proba")
+        proba = cross_val_predict(meta, z, y, cv=cv, method="predict_proba", params=params)
         pred = ctx.classes[np.argmax(proba, axis=1)]
     else:
-        pred, proba = cross_val_predict(meta, z, ctx.y_eval, cv=cv), None
-    n_folds = len(ctx.splits) if ctx.splits else 5
+        pred, proba = cross_val_predict(meta, z, y, cv=cv, params=params), None
+    meta = clone(meta).fit(z, y, sample_weight=w)
     est_cls = StackingClassifier if classification else StackingRegressor
-    est = est_cls(_members(folders, folders), final_estimator=clone(meta), cv=n_folds)
+    est = est_cls(_fitted(folders, folders), final_estimator=FrozenEstimator(meta), cv="prefit")
     result = _finish(ctx, est, pred, proba, out_dir)
     result["params"] = {"stacked_iterations": list(folders)}
     return result
 
 
 def _finish(ctx, est, pred, proba, out_dir):
-    # Members are Pipelines, which take no plain sample_weight: the ensemble fits unweighted.
+    # The ensemble's own fit changes nothing (its members and meta-learner are fitted), so
+    # it takes no sample weights; it is scored like every other iteration, weights and all.
     unweighted = Context(**{**ctx.__dict__, "sample_weight": None})
     result = iteration.finish(unweighted, Pipeline([("ensemble", est)]), pred, proba, out_dir)
-    if ctx.sample_weight is not None:  # but it is scored like every other iteration
+    if ctx.sample_weight is not None:
         result["metrics"] = iteration.score(ctx, pred, proba)
         result["score"] = result["metrics"][ctx.primary_metric]
     return result

@@ -62,14 +62,38 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         "validation_rows": None if y_valid is None else int(len(y_valid)),
         "classes": None if classes is None else [c.item() if hasattr(c, "item") else c
                                                  for c in classes],
-        "estimators": catalog.allowed_estimators(task, spec["whitelist_models"],
-                                                 spec["blacklist_models"], sparse),
+        "estimators": catalog.allowed_estimators(
+            task, spec["whitelist_models"], spec["blacklist_models"], sparse, rows=len(y),
+            integer_labels=classes is None or _integer_labels(classes)),
         "preprocessors": catalog.allowed_preprocessors(sparse),
     }
     if not info["estimators"]:
         raise datacheck.ConfigError("No allowed model accepts sparse X; allow one of "
                                f"{catalog.allowed_estimators(task, sparse=True)}.")
     return ctx, info
+
+
+def _integer_labels(classes) -> bool:
+    """Classes 0..k-1, as XGBoost's classifier demands of y."""
+    return np.issubdtype(classes.dtype, np.integer) and \
+        np.array_equal(classes, np.arange(len(classes)))
+
+
+def left_out(spec, info) -> dict:
+    """The allowed estimators the data rules out, each with why, for the log."""
+    task = spec["task"]
+    allowed = catalog.allowed_estimators(task, spec["whitelist_models"],
+                                         spec["blacklist_models"])
+    why = {}
+    for key in set(allowed) - set(info["estimators"]):
+        comp = catalog.estimators(task)[key]
+        if info["sparse"] and comp.sparse_kwargs is None:
+            why[key] = "it does not take sparse X"
+        elif comp.max_rows is not None and info["rows"] > comp.max_rows:
+            why[key] = f"more than {comp.max_rows} rows make it too slow"
+        else:
+            why[key] = "it needs class labels 0..k-1"
+    return why
 
 
 def describe_error(exc: BaseException, spec) -> str:

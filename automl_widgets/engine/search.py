@@ -1,13 +1,17 @@
-"""The searcher: proposes the next pipeline, learns from scores (ask/tell).
+"""The searcher: proposes the next pipeline, learns from scores and costs (ask/tell).
 
-It knows nothing of processes, files or time: the driver asks, runs, and tells. First the
-cheap default of each family, in a fixed order; then Optuna's TPE over the joint space
-(preprocessor, estimator, that estimator's hyperparameters). Seeded: the same history gives
-the same proposals.
+It knows nothing of processes or files: the driver asks with the seconds a proposal may
+cost, runs it, and tells its score and duration. First the default of each family, in a
+fixed order; then Optuna's TPE over the joint space (preprocessor, estimator, that
+estimator's hyperparameters). Budget-aware, after FLAML's CFO: each family's cost is
+learned from what its iterations took, and a proposal predicted to cost more than allowed
+has its size (trees, boosting rounds) cut to fit, or is not run. Seeded: the same history
+gives the same proposals.
 """
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 from dataclasses import dataclass, field
 
@@ -26,6 +30,7 @@ class Proposal:
     estimator: str
     params: dict = field(default_factory=dict)
     trial: object = None      # the Optuna trial behind it, if any
+    cost: float | None = None  # predicted seconds, if the family's cost is known yet
 
     def name(self, task) -> str:
         return catalog.pipeline_name(self.preprocessor, self.estimator, task)
@@ -33,6 +38,34 @@ class Proposal:
     def portable(self) -> Proposal:
         """The same proposal without its Optuna trial, to send to another process."""
         return Proposal(self.preprocessor, self.estimator, dict(self.params))
+
+
+class Costs:
+    """Predicted seconds of a proposal: its family's seconds per unit of relative cost
+    (catalog.Component.relative_cost), learned from finished iterations; a family not yet
+    seen is priced by its catalog cost against the families seen, which carries the data
+    size over."""
+
+    def __init__(self, task):
+        self.task = task
+        self.units: dict[str, list[float]] = {}
+
+    def observe(self, proposal, seconds):
+        comp = catalog.estimators(self.task)[proposal.estimator]
+        self.units.setdefault(proposal.estimator, []).append(
+            seconds / comp.relative_cost(proposal.params))
+
+    def predict(self, proposal) -> float | None:
+        comps = catalog.estimators(self.task)
+        comp = comps[proposal.estimator]
+        if proposal.estimator in self.units:
+            unit = statistics.median(self.units[proposal.estimator])
+        elif self.units:
+            unit = comp.cost * statistics.median(
+                statistics.median(v) / comps[e].cost for e, v in self.units.items())
+        else:
+            return None
+        return unit * comp.relative_cost(proposal.params)
 
 
 class Searcher:
@@ -55,11 +88,40 @@ class Searcher:
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self._top = {"preprocessor": CategoricalDistribution(self.preprocessors),
                      "estimator": CategoricalDistribution(self.estimators)}
+        self.costs = Costs(task)
+        self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
 
-    def ask(self) -> Proposal:
-        if self.defaults:
+    def ask(self, limit=None, hard_limit=None) -> Proposal | None:
+        """The next proposal, predicted to cost at most `limit` seconds if any fits, else
+        the cheapest tried that fits `hard_limit`; None when none does."""
+        hard_limit = limit if hard_limit is None else hard_limit
+        while self.defaults:
             p, e = self.defaults.pop(0)
-            return Proposal(p, e)
+            proposal = self._priced(Proposal(p, e))
+            if _fits(proposal, hard_limit if limit is None else limit):
+                return proposal
+            self.passed_over.append((e, proposal.cost))
+        cheapest = None
+        for _ in range(TRIES):
+            proposal = self._priced(self._ask_model())
+            if not _fits(proposal, limit):
+                proposal = self._priced(self._shrunk(proposal, limit))
+            if _fits(proposal, limit):
+                return proposal
+            if cheapest is None or proposal.cost < cheapest.cost:
+                cheapest, proposal = proposal, cheapest
+            if proposal is not None:
+                self.study.tell(proposal.trial, state=TrialState.FAIL)
+        if _fits(cheapest, hard_limit):
+            return cheapest
+        self.study.tell(cheapest.trial, state=TrialState.FAIL)
+        return None
+
+    def _priced(self, proposal):
+        proposal.cost = self.costs.predict(proposal)
+        return proposal
+
+    def _ask_model(self) -> Proposal:
         trial = self.study.ask()
         p = trial.suggest_categorical("preprocessor", self.preprocessors)
         e = trial.suggest_categorical("estimator", self.estimators)
@@ -69,9 +131,32 @@ class Searcher:
             params[name] = _suggest(trial, f"{e}.{name}", spec)
         return Proposal(p, e, params, trial)
 
-    def tell(self, proposal: Proposal, score: float | None) -> None:
-        """score None (failed, canceled, timed out) or NaN means: learned nothing good."""
+    def _shrunk(self, proposal, limit) -> Proposal:
+        """The proposal with its size parameter (trees, rounds) cut to cost `limit`."""
+        comp = catalog.estimators(self.task)[proposal.estimator]
+        params = dict(proposal.params)
+        for name, (_, exponent) in comp.cost_params.items():
+            spec = comp.space.get(name)
+            if exponent == 1.0 and spec and spec[0] == "int" and name in params:
+                cut = int(params[name] * 0.9 * limit / proposal.cost)
+                params[name] = max(spec[1], min(params[name], cut))
+                break
+        return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
+
+    def tell(self, proposal: Proposal, score: float | None, seconds=None) -> None:
+        """score None (failed, canceled, timed out) or NaN means: learned nothing good.
+        seconds: what it took, if it ran to its end (or to max_time_sec)."""
+        if seconds is not None:
+            self.costs.observe(proposal, seconds)
         ok = score is not None and not math.isnan(score)
+        if proposal.trial is not None and _shrunk_from(proposal):
+            # The trial's own values did not run: record what did, as a trial of its own.
+            self.study.tell(proposal.trial, state=TrialState.FAIL)
+            if ok:
+                self.study.add_trial(create_trial(
+                    params=_named(proposal), distributions=proposal.trial.distributions,
+                    value=self.sign * score))
+            return
         if proposal.trial is None:
             if ok:  # a default: record it so TPE starts from what the defaults showed
                 self.study.add_trial(create_trial(
@@ -83,6 +168,25 @@ class Searcher:
             self.study.tell(proposal.trial, self.sign * score)
         else:
             self.study.tell(proposal.trial, state=TrialState.FAIL)
+
+
+TRIES = 10   # model proposals looked at before settling for the cheapest
+
+
+def _fits(proposal, limit) -> bool:
+    return proposal is not None and (limit is None or proposal.cost is None
+                                     or proposal.cost <= limit)
+
+
+def _named(proposal) -> dict:
+    """The proposal's values under the names its Optuna trial gave them."""
+    named = {"preprocessor": proposal.preprocessor, "estimator": proposal.estimator}
+    named.update({f"{proposal.estimator}.{k}": v for k, v in proposal.params.items()})
+    return named
+
+
+def _shrunk_from(proposal) -> bool:
+    return _named(proposal) != proposal.trial.params
 
 
 def _suggest(trial, name, spec):

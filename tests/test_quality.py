@@ -1,0 +1,171 @@
+"""Model quality features (issue 10): the boosters and SVMs, the budget-aware search, the
+ensembles built from fitted members, and concurrency kept to the cores."""
+import os
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+from automl_widgets import AutoMLConfig, Experiment, catalog
+from automl_widgets.engine.search import Costs, Proposal, Searcher
+
+LOADS_ALONE = """
+import sys, joblib, pandas as pd
+sys.modules["automl_widgets"] = None     # importing it would fail
+model = joblib.load(sys.argv[1])
+X = pd.read_pickle(sys.argv[2])
+out = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+joblib.dump(out, sys.argv[3])
+"""
+
+
+def _driver_log(run) -> str:
+    with open(run.get_details()["logFiles"]["driver"]) as f:
+        return f.read()
+
+
+def _mixed(loader, n=None):
+    """A real table with a categorical column and missing values."""
+    X, y = loader(return_X_y=True, as_frame=True)
+    X = X.iloc[:n, :8].copy()
+    rng = np.random.default_rng(0)
+    X["colour"] = rng.choice(["red", "green", "blue", None], len(X))
+    X.iloc[rng.choice(len(X), len(X) // 10, replace=False), 0] = np.nan
+    return X, y.iloc[:n].to_numpy()
+
+
+@pytest.mark.parametrize("task, loader, models", [
+    ("classification", load_breast_cancer, ["LightGBM", "XGBoostClassifier", "LinearSVM"]),
+    ("regression", load_diabetes, ["LightGBM", "XGBoostRegressor", "ElasticNet"]),
+])
+def test_boosters_and_ensembles_load_and_predict_without_automl_widgets(
+        ws, tmp_path, task, loader, models):
+    X, y = _mixed(loader)
+    run = Experiment(ws, "boosters").submit(AutoMLConfig(
+        task=task, X=X, y=y, iterations=6, n_cross_validations=3, preprocess=True,
+        concurrent_iterations=2, whitelist_models=models, random_state=0))
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    families = {r["pipeline"].split()[-1] for r in run.iterations}
+    assert {"LightGBM", models[1], "VotingEnsemble", "StackEnsemble"} <= families
+    X.to_pickle(tmp_path / "X.pkl")
+    for r in run.iterations:
+        assert r["status"] == "Completed", r
+        child, model = run.get_output(iteration=r["iteration"])
+        out = tmp_path / f"out{r['iteration']}.joblib"
+        subprocess.run([sys.executable, "-c", LOADS_ALONE,
+                        os.path.join(child.folder, "model.joblib"), tmp_path / "X.pkl", out],
+                       check=True, cwd=tmp_path)
+        here = model.predict_proba(X) if task == "classification" else model.predict(X)
+        np.testing.assert_allclose(joblib.load(out), here)
+
+
+def test_ensembles_hold_their_members_as_fitted_not_refitted(ws):
+    X, y = _mixed(load_breast_cancer)
+    w = np.where(y == 1, 1.0, 3.0)
+    run = Experiment(ws, "ens").submit(AutoMLConfig(
+        task="classification", X=X, y=y, sample_weight=w, iterations=6, n_cross_validations=3,
+        preprocess=True, whitelist_models=["LogisticRegression", "DecisionTree", "LightGBM"],
+        random_state=0))
+    run.wait_for_completion(timeout=300)
+    voting = next(r for r in run.iterations if r["pipeline"] == "VotingEnsemble")
+    _, model = run.get_output(iteration=voting["iteration"])
+    members = dict(model.steps[-1][1].estimators)
+    for n in voting["params"]["ensembled_iterations"]:
+        frozen = members[f"iteration_{n}"]
+        assert type(frozen).__name__ == "FrozenEstimator"
+        _, alone = run.get_output(iteration=n)
+        # the member is the iteration's own fitted model (fitted with the weights), as is
+        np.testing.assert_allclose(frozen.predict_proba(X), alone.predict_proba(X))
+
+
+def test_xgboost_is_left_out_when_labels_are_not_0_to_k_minus_1(ws):
+    X, y = _mixed(load_breast_cancer, n=200)
+    run = Experiment(ws, "labels").submit(AutoMLConfig(
+        task="classification", X=X, y=np.where(y == 1, "benign", "malignant"), iterations=3,
+        n_cross_validations=2, preprocess=True, enable_ensembling=False,
+        whitelist_models=["XGBoostClassifier", "LightGBM"]))
+    run.wait_for_completion(timeout=300)
+    assert run.get_details()["data"]["estimators"] == ["LightGBM"]
+    assert "XGBoostClassifier is not tried: it needs class labels 0..k-1" in _driver_log(run)
+
+
+def test_more_concurrent_iterations_than_cores_queue_and_the_log_says_so_once(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "queue").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=8, n_cross_validations=2,
+        concurrent_iterations=64, enable_ensembling=False,
+        whitelist_models=["LogisticRegression", "DecisionTree"]))
+    run.wait_for_completion(timeout=300)
+    cores = len(os.sched_getaffinity(0))
+    spans = [(r["start_time"], r["end_time"]) for r in run.iterations]
+    most = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
+    assert most <= cores
+    assert _driver_log(run).count("concurrent_iterations=64 is more than") == 1
+
+
+def test_a_time_budget_keeps_time_for_both_ensembles(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "budget").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=1000, experiment_timeout_minutes=0.25,
+        concurrent_iterations=2, random_state=0))
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    done = {r["pipeline"]: r["status"] for r in run.iterations}
+    assert done["VotingEnsemble"] == done["StackEnsemble"] == "Completed"
+    assert len(run.iterations) < 1000
+
+
+# ---- the searcher's costs, without processes ------------------------------------------
+
+def test_costs_are_learned_per_family_and_priced_for_unseen_ones():
+    costs = Costs("classification")
+    assert costs.predict(Proposal("MaxAbsScaler", "LightGBM")) is None
+    costs.observe(Proposal("MaxAbsScaler", "LightGBM"), 2.0)
+    assert costs.predict(Proposal("MaxAbsScaler", "LightGBM", {"n_estimators": 400})) == \
+        pytest.approx(8.0)
+    forest = catalog.CLASSIFIERS["RandomForest"].cost
+    assert costs.predict(Proposal("MinMaxScaler", "RandomForest")) == pytest.approx(2 * forest)
+
+
+def test_a_proposal_over_the_limit_is_cut_to_fit_or_not_made():
+    s = Searcher("classification", ["LightGBM"], ["MaxAbsScaler"], True, 0)
+    first = s.ask(limit=None)
+    s.tell(first, 0.9, seconds=10.0)
+    for _ in range(5):
+        p = s.ask(limit=5.0)
+        assert p.cost <= 5.0
+        s.tell(p, 0.8, seconds=p.cost)
+    # what ran is what TPE learns from, cut or not
+    ran = [t.params for t in s.study.trials if t.state.name == "COMPLETE"][-5:]
+    assert len(ran) == 5
+    for t in ran:
+        params = {k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("LightGBM.")}
+        assert s.costs.predict(Proposal("MaxAbsScaler", "LightGBM", params)) <= 5.0
+    assert s.ask(limit=0.01) is None   # even 20 trees cost more than that
+
+
+def test_a_default_over_the_limit_is_passed_over():
+    s = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"], ["MaxAbsScaler"],
+                 True, 0)
+    s.tell(s.ask(), 0.5, seconds=1.0)   # LightGBM's default: 1 s
+    p = s.ask(limit=5.0)                 # the forest's default is priced at 30 s
+    assert p.estimator == "ElasticNet"
+    assert [e for e, _ in s.passed_over] == ["RandomForest"]
+
+
+def test_same_seed_and_history_give_the_same_budget_aware_proposals():
+    def proposals(seed):
+        s = Searcher("classification", catalog.model_names("classification"),
+                     catalog.allowed_preprocessors(), True, seed)
+        out = []
+        for i in range(20):
+            p = s.ask(limit=4.0)
+            out.append((p.estimator, p.params))
+            s.tell(p, (i % 7) / 10, seconds=p.cost or 1.0)
+        return out
+    assert proposals(3) == proposals(3)
+    assert proposals(3) != proposals(4)
