@@ -169,3 +169,31 @@ def test_same_seed_and_history_give_the_same_budget_aware_proposals():
         return out
     assert proposals(3) == proposals(3)
     assert proposals(3) != proposals(4)
+
+
+def test_a_proposal_whose_first_fold_is_below_the_median_is_pruned(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "prune").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=24, n_cross_validations=5,
+        primary_metric="AUC_weighted", random_state=0,
+        whitelist_models=["DecisionTree", "KNN", "LogisticRegression"]))
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    pruned = [r for r in run.iterations if r["status"] == "Pruned"]
+    assert pruned, [r["status"] for r in run.iterations]
+    for r in pruned:
+        assert r["reason"].startswith("stopped after fold 1 of 5: its AUC_weighted")
+        assert not r["metrics"]
+        child = run.get_children()[r["iteration"]]
+        assert "Pruned: stopped after fold 1 of 5" in child.get_log()
+    voting = next(r for r in run.iterations if r["pipeline"] == "VotingEnsemble")
+    assert not {r["iteration"] for r in pruned} & set(voting["params"]["ensembled_iterations"])
+
+
+def test_pruned_trials_are_told_to_optuna_with_their_first_fold():
+    s = Searcher("classification", ["LightGBM"], ["MaxAbsScaler"], True, 0)
+    s.tell(s.ask(), 0.9, seconds=1.0)
+    p = s.ask()
+    s.tell(p, None, pruned_at=0.7)
+    trial = s.study.trials[-1]
+    assert trial.state.name == "PRUNED" and trial.intermediate_values == {0: 0.7}

@@ -34,6 +34,7 @@ POLL = 0.05  # seconds between looks at control/ while iterations run or data lo
 # The cost ceiling of the next iteration: CEILING times the median iteration so far, at
 # least CEILING_MIN seconds, so the search starts cheap and grows (FLAML's CFO idea).
 CEILING, CEILING_MIN = 4.0, 5.0
+PRUNE_AFTER = 5   # completed iterations before pruning starts
 
 log = logging.getLogger("automl_widgets.engine.driver")
 
@@ -64,6 +65,7 @@ class Driver:
         self.t0 = time.monotonic()
         self.dask = None           # the DaskExecutor, when the target is a Dask cluster
         self.durations = []        # seconds of each completed searched iteration
+        self.first_folds = []      # first folds' scores of completed and pruned ones
         self.ensembling = False    # the ensembles' turn: the search's time is over
         self.hard_stopped = False  # experiment_timeout_minutes itself has passed
         s = self.spec
@@ -100,6 +102,14 @@ class Driver:
             ceiling = max(CEILING_MIN, CEILING * statistics.median(self.durations))
             soft = ceiling if soft is None else min(soft, ceiling)
         return soft, hard
+
+    def prune_threshold(self):
+        """The median first fold of the iterations so far, pruned ones included, once there
+        are PRUNE_AFTER (Optuna's MedianPruner, on one fold): a model proposal whose first
+        fold does worse stops there, at a fraction of its cost."""
+        if len(self.first_folds) < PRUNE_AFTER:
+            return None
+        return statistics.median(self.first_folds)
 
     def usable_slots(self) -> int:
         """concurrent_iterations, but no more than the cores of this machine can run at
@@ -181,9 +191,12 @@ class Driver:
         score = result.get("score") if completed else None
         if proposal is not None:
             ran = result["status"] in (Status.COMPLETED, Status.TIMED_OUT)
-            self.searcher.tell(proposal, score, result["duration"] if ran else None)
+            pruned = result.get("first_fold") if result["status"] == Status.PRUNED else None
+            self.searcher.tell(proposal, score, result["duration"] if ran else None, pruned)
             if completed:
                 self.durations.append(result["duration"])
+            if result.get("first_fold") is not None:   # completed or pruned
+                self.first_folds.append(result["first_fold"])
         self.emit(ev.IterationFinished(
             iteration=n, pipeline=name, params=result.get("params", params),
             status=result["status"], duration=result["duration"],
@@ -233,6 +246,8 @@ class Driver:
                         log.info("%s is not tried: its default would take about %.0f s, "
                                  "more than the %.0f s allowed now", e, cost, soft)
                     self.searcher.passed_over.clear()
+                    if p is not None and p.trial is not None and len(ctx.splits or ()) >= 3:
+                        p.prune_below = self.prune_threshold()
                     if p is None:
                         log.info("no configuration fits in the %.1f s left for the search; "
                                  "it ends here", hard)

@@ -61,16 +61,21 @@ def _as_pred(ctx, avg):
 
 
 def greedy_weights(ctx, members, steps) -> dict:
-    """Ensemble selection with replacement, starting from the best single model."""
+    """Ensemble selection with replacement, starting from the best single model; the
+    weights after the best-scoring step (a later step may score worse)."""
     cands = _ranked(ctx, members)[:CANDIDATES]
     signals = {m[0]: _signal(ctx, m[1]) for m in cands}
     chosen = Counter({cands[0][0]: 1})
     total = signals[cands[0][0]].copy()
+    best, best_score = dict(chosen), _primary(ctx, total)
     for k in range(1, steps):
-        best_n = max(signals, key=lambda n: _primary(ctx, (total + signals[n]) / (k + 1)))
+        scores = {n: _primary(ctx, (total + s) / (k + 1)) for n, s in signals.items()}
+        best_n = max(scores, key=scores.get)
         chosen[best_n] += 1
         total += signals[best_n]
-    return dict(chosen)
+        if scores[best_n] > best_score:
+            best, best_score = dict(chosen), scores[best_n]
+    return best
 
 
 def _fitted(folders, ns):

@@ -76,21 +76,43 @@ def _predict(ctx, model, X):
     return ctx.classes[np.argmax(proba, axis=1)], proba
 
 
-def held_out_predictions(ctx: Context, model):
-    """Predictions for rows the model was not fitted on: the holdout or out-of-fold."""
+class Pruned(Exception):
+    """The first fold scored worse than the proposal's prune_below."""
+
+    def __init__(self, score, threshold, folds, metric):
+        super().__init__(f"stopped after fold 1 of {folds}: its {metric} {score:.4f} is "
+                         f"worse than {threshold:.4f}, the median first fold so far")
+        self.score = score
+
+
+def held_out_predictions(ctx: Context, model, prune_below=None):
+    """Predictions for rows the model was not fitted on: the holdout or out-of-fold.
+    With prune_below, raises Pruned if the first fold scores worse than that."""
     w = ctx.sample_weight
     if ctx.y_valid is not None:
         return _predict(ctx, _fit(clone(model), ctx.X, ctx.y, w), ctx.X_valid)
     pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
     proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
-    for train, test in ctx.splits:
+    for i, (train, test) in enumerate(ctx.splits):
         fitted = _fit(clone(model), take(ctx.X, train), ctx.y[train],
                       None if w is None else w[train])
         p, pr = _predict(ctx, fitted, take(ctx.X, test))
         pred[test] = p
         if proba is not None:
             proba[test] = pr
+        if i == 0:
+            first = fold_score(ctx, test, p, pr)
+            print(f"fold 1 of {len(ctx.splits)}: {ctx.primary_metric} {first}", flush=True)
+            metric = metrics.get(ctx.primary_metric)
+            if prune_below is not None and metric.better(prune_below, first):
+                raise Pruned(first, prune_below, len(ctx.splits), ctx.primary_metric)
     return pred, proba
+
+
+def fold_score(ctx, test, pred, proba) -> float:
+    """The primary metric on one fold's rows."""
+    w = None if ctx.sample_weight is None else ctx.sample_weight[test]
+    return metrics.get(ctx.primary_metric).fn(ctx.y[test], pred, proba, ctx.classes, w)
 
 
 def score(ctx: Context, pred, proba) -> dict:
@@ -113,8 +135,16 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     print(f"Parameters: {proposal.params or 'defaults'}", flush=True)
     t0 = time.perf_counter()
     model = build_pipeline(ctx, proposal.preprocessor, proposal.estimator, proposal.params)
-    pred, proba = held_out_predictions(ctx, model)
+    try:
+        pred, proba = held_out_predictions(ctx, model, proposal.prune_below)
+    except Pruned as p:   # its predictions are partial: nothing is saved
+        print(f"Pruned: {p}", flush=True)
+        return {"status": Status.PRUNED, "reason": str(p), "first_fold": p.score}
     result = finish(ctx, model, pred, proba, out_dir)
+    if ctx.splits:   # what later proposals' first folds are held against
+        test = ctx.splits[0][1]
+        result["first_fold"] = fold_score(ctx, test, pred[test],
+                                          None if proba is None else proba[test])
     print(f"{ctx.primary_metric}: {result['score']} ({time.perf_counter() - t0:.2f} s)",
           flush=True)
     return result

@@ -21,6 +21,11 @@ def load(spec, folder) -> tuple[dict, str]:
     return data.run_data_script(script, spec.get("path")), f"get_data() in {script}"
 
 
+# Above this many rows, with no validation given, 10 % of them are held out instead of
+# 5-fold cross-validation.
+LARGE = 20_000
+
+
 def prepare(spec, folder) -> tuple[Context, dict]:
     d, source = load(spec, folder)
     checked = dict(d, task=spec["task"], preprocess=spec["preprocess"],
@@ -36,10 +41,14 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     if classification:
         classes = np.unique(y if y_valid is None else np.concatenate([y, y_valid]))
     splits = None
-    if X_valid is None and spec["validation_size"]:
+    holdout = spec["validation_size"]
+    if X_valid is None and not holdout and not spec["n_cross_validations"] and \
+            len(y) > LARGE:
+        holdout = 0.1   # the later SDK's rule: cross-validation costs too much here
+    if X_valid is None and holdout:
         from sklearn.model_selection import train_test_split
         idx = np.arange(len(y))
-        train, valid = train_test_split(idx, test_size=spec["validation_size"], random_state=rs,
+        train, valid = train_test_split(idx, test_size=holdout, random_state=rs,
                                         stratify=y if classification else None)
         X, X_valid = take(X, train), take(X, valid)
         y_valid, y = y[valid], y[train]

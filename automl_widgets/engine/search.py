@@ -31,13 +31,15 @@ class Proposal:
     params: dict = field(default_factory=dict)
     trial: object = None      # the Optuna trial behind it, if any
     cost: float | None = None  # predicted seconds, if the family's cost is known yet
+    prune_below: float | None = None  # a first fold scoring worse than this stops it
 
     def name(self, task) -> str:
         return catalog.pipeline_name(self.preprocessor, self.estimator, task)
 
     def portable(self) -> Proposal:
         """The same proposal without its Optuna trial, to send to another process."""
-        return Proposal(self.preprocessor, self.estimator, dict(self.params))
+        return Proposal(self.preprocessor, self.estimator, dict(self.params),
+                        prune_below=self.prune_below)
 
 
 class Costs:
@@ -143,11 +145,17 @@ class Searcher:
                 break
         return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
 
-    def tell(self, proposal: Proposal, score: float | None, seconds=None) -> None:
+    def tell(self, proposal: Proposal, score: float | None, seconds=None,
+             pruned_at=None) -> None:
         """score None (failed, canceled, timed out) or NaN means: learned nothing good.
-        seconds: what it took, if it ran to its end (or to max_time_sec)."""
+        seconds: what it took, if it ran to its end (or to max_time_sec). pruned_at: the
+        first fold's score of a proposal stopped after it."""
         if seconds is not None:
             self.costs.observe(proposal, seconds)
+        if pruned_at is not None and proposal.trial is not None:
+            proposal.trial.report(self.sign * pruned_at, step=0)
+            self.study.tell(proposal.trial, state=TrialState.PRUNED)
+            return
         ok = score is not None and not math.isnan(score)
         if proposal.trial is not None and _shrunk_from(proposal):
             # The trial's own values did not run: record what did, as a trial of its own.

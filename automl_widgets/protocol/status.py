@@ -13,6 +13,7 @@ class Status(StrEnum):
     FAILED = "Failed"
     CANCELED = "Canceled"
     TIMED_OUT = "TimedOut"   # iterations only: killed at max_time_sec
+    PRUNED = "Pruned"        # iterations only: its first fold showed it was not worth more
 
     def __repr__(self):   # reads like the plain string it is, in reprs and printed dicts
         return repr(self.value)
@@ -22,4 +23,5 @@ class Status(StrEnum):
         return self in TERMINAL
 
 
-TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.TIMED_OUT})
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELED, Status.TIMED_OUT,
+                      Status.PRUNED})

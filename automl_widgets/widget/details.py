@@ -26,7 +26,7 @@ LOG_CHARS = 100_000      # the log pane keeps the last this many characters
 WATCHED = ["status", "iterations", "best", "error", "link", "log_sizes"]   # Run traits
 BADGE = {"NotStarted": "#9e9e9e", "Preparing": "#7e57c2", "Running": "#1976d2",
          "CancelRequested": "#f57c00", "Completed": "#2e7d32", "Failed": "#c62828",
-         "Canceled": "#616161"}
+         "Canceled": "#616161", "Pruned": "#616161"}
 
 
 def _clock(seconds) -> str:
