@@ -197,3 +197,16 @@ def test_pruned_trials_are_told_to_optuna_with_their_first_fold():
     s.tell(p, None, pruned_at=0.7)
     trial = s.study.trials[-1]
     assert trial.state.name == "PRUNED" and trial.intermediate_values == {0: 0.7}
+
+
+def test_large_data_gets_a_holdout_and_the_models_still_every_row(ws):
+    from sklearn.datasets import make_classification
+    X, y = make_classification(21_000, 5, random_state=0)
+    run = Experiment(ws, "large").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=3, enable_ensembling=False,
+        whitelist_models=["LogisticRegression"]))
+    run.wait_for_completion(timeout=300)
+    data = run.get_details()["data"]
+    assert data["validation"] == "holdout" and data["validation_rows"] == 2100
+    _, model = run.get_output()
+    assert model.named_steps["preprocessor"].n_samples_seen_ == 21_000

@@ -151,7 +151,8 @@ def stacking(ctx: Context, members, out_dir) -> dict:
 def _finish(ctx, est, pred, proba, out_dir):
     # The ensemble's own fit changes nothing (its members and meta-learner are fitted), so
     # it takes no sample weights; it is scored like every other iteration, weights and all.
-    unweighted = Context(**{**ctx.__dict__, "sample_weight": None})
+    rows = ctx.final_rows and ctx.final_rows[:2] + (None,)
+    unweighted = Context(**{**ctx.__dict__, "sample_weight": None, "final_rows": rows})
     result = iteration.finish(unweighted, Pipeline([("ensemble", est)]), pred, proba, out_dir)
     if ctx.sample_weight is not None:
         result["metrics"] = iteration.score(ctx, pred, proba)

@@ -36,6 +36,7 @@ class Context:
     sparse: bool
     random_state: int
     n_jobs: int | None
+    final_rows: tuple | None = None   # (X, y, w) to fit the saved model on, if not X, y
 
     @property
     def y_eval(self):
@@ -123,7 +124,7 @@ def score(ctx: Context, pred, proba) -> dict:
 def finish(ctx, model, pred, proba, out_dir) -> dict:
     """Score, fit on all training rows, save model and predictions; the result record."""
     values = score(ctx, pred, proba)
-    _fit(model, ctx.X, ctx.y, ctx.sample_weight)
+    _fit(model, *(ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)))
     joblib.dump(model, os.path.join(out_dir, MODEL))
     np.savez(os.path.join(out_dir, PREDICTIONS), pred=pred,
              proba=proba if proba is not None else np.empty(0))

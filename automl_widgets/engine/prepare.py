@@ -21,9 +21,18 @@ def load(spec, folder) -> tuple[dict, str]:
     return data.run_data_script(script, spec.get("path")), f"get_data() in {script}"
 
 
-# Above this many rows, with no validation given, 10 % of them are held out instead of
-# 5-fold cross-validation.
-LARGE = 20_000
+# With no validation given: 5-fold cross-validation, or a 10 % holdout when folds would
+# cost too much for the budget. With experiment_timeout_minutes, FLAML's rule: a holdout
+# from CELLS_PER_HOUR cells (rows x columns / 0.9) per hour of budget, or from
+# ALWAYS_HOLDOUT rows; without a budget, the later SDK's rule: above LARGE rows.
+LARGE, ALWAYS_HOLDOUT, CELLS_PER_HOUR = 20_000, 100_000, 10_000_000
+
+
+def auto_holdout(spec, rows, columns) -> bool:
+    minutes = spec["experiment_timeout_minutes"]
+    if minutes is None:
+        return rows > LARGE
+    return rows >= ALWAYS_HOLDOUT or rows * columns / 0.9 >= CELLS_PER_HOUR * minutes / 60
 
 
 def prepare(spec, folder) -> tuple[Context, dict]:
@@ -42,9 +51,11 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         classes = np.unique(y if y_valid is None else np.concatenate([y, y_valid]))
     splits = None
     holdout = spec["validation_size"]
+    final_rows = None   # what the saved models are fitted on, if not the training rows
     if X_valid is None and not holdout and not spec["n_cross_validations"] and \
-            len(y) > LARGE:
-        holdout = 0.1   # the later SDK's rule: cross-validation costs too much here
+            auto_holdout(spec, len(y), np.shape(X)[1]):
+        holdout = 0.1
+        final_rows = (X, y, w)   # our own choice of holdout: the models still get every row
     if X_valid is None and holdout:
         from sklearn.model_selection import train_test_split
         idx = np.arange(len(y))
@@ -63,7 +74,7 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     ctx = Context(task=task, primary_metric=spec["primary_metric"], X=X, y=y,
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
                   classes=classes, kinds=data.column_kinds(X) if spec["preprocess"] else None,
-                  sparse=sparse, random_state=rs, n_jobs=cores)
+                  sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows)
     info = {
         "rows": int(len(y)), "columns": int(np.shape(X)[1]), "sparse": sparse,
         "validation": ("cross_validation" if splits else "holdout"),

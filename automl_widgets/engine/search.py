@@ -92,6 +92,7 @@ class Searcher:
                      "estimator": CategoricalDistribution(self.estimators)}
         self.costs = Costs(task)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
+        self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
         """The next proposal, predicted to cost at most `limit` seconds if any fits, else
@@ -103,9 +104,14 @@ class Searcher:
             if _fits(proposal, hard_limit if limit is None else limit):
                 return proposal
             self.passed_over.append((e, proposal.cost))
-        cheapest = None
+        cheapest, focus, spare = None, self._focus(), None
         for _ in range(TRIES):
             proposal = self._priced(self._ask_model())
+            if focus and proposal.estimator not in focus:
+                if spare is not None:
+                    self.study.tell(spare.trial, state=TrialState.FAIL)
+                spare = proposal   # taken only if nothing in focus comes up
+                continue
             if not _fits(proposal, limit):
                 proposal = self._priced(self._shrunk(proposal, limit))
             if _fits(proposal, limit):
@@ -114,10 +120,23 @@ class Searcher:
                 cheapest, proposal = proposal, cheapest
             if proposal is not None:
                 self.study.tell(proposal.trial, state=TrialState.FAIL)
+        if cheapest is None:
+            cheapest, spare = spare, None
+        if spare is not None:
+            self.study.tell(spare.trial, state=TrialState.FAIL)
         if _fits(cheapest, hard_limit):
             return cheapest
         self.study.tell(cheapest.trial, state=TrialState.FAIL)
         return None
+
+    def _focus(self) -> set | None:
+        """The FOCUS families with the best scores, once more than that have scored: the
+        model phase spends its budget there (FLAML likewise picks the learner most likely
+        to improve for its cost), and the others keep their iterations in the ensembles."""
+        if len(self.family_best) <= FOCUS:
+            return None
+        ranked = sorted(self.family_best, key=self.family_best.get, reverse=True)
+        return set(ranked[:FOCUS])
 
     def _priced(self, proposal):
         proposal.cost = self.costs.predict(proposal)
@@ -152,6 +171,9 @@ class Searcher:
         first fold's score of a proposal stopped after it."""
         if seconds is not None:
             self.costs.observe(proposal, seconds)
+        if score is not None and not math.isnan(score):
+            e = proposal.estimator
+            self.family_best[e] = max(self.family_best.get(e, -math.inf), self.sign * score)
         if pruned_at is not None and proposal.trial is not None:
             proposal.trial.report(self.sign * pruned_at, step=0)
             self.study.tell(proposal.trial, state=TrialState.PRUNED)
@@ -179,6 +201,7 @@ class Searcher:
 
 
 TRIES = 10   # model proposals looked at before settling for the cheapest
+FOCUS = 5    # families the model phase keeps to, by their best score
 
 
 def _fits(proposal, limit) -> bool:
