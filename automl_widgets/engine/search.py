@@ -15,6 +15,7 @@ import statistics
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
@@ -91,6 +92,7 @@ class Searcher:
         self._top = {"preprocessor": CategoricalDistribution(self.preprocessors),
                      "estimator": CategoricalDistribution(self.estimators)}
         self.costs = Costs(task)
+        self.rng = np.random.default_rng(random_state)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
         self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
 
@@ -104,14 +106,11 @@ class Searcher:
             if _fits(proposal, hard_limit if limit is None else limit):
                 return proposal
             self.passed_over.append((e, proposal.cost))
-        cheapest, focus, spare = None, self._focus(), None
+        cheapest, focus = None, self._focus()
         for _ in range(TRIES):
+            if focus:   # the family is ours to pick; TPE picks the rest, given it
+                self.study.enqueue_trial({"estimator": self._pick(focus)})
             proposal = self._priced(self._ask_model())
-            if focus and proposal.estimator not in focus:
-                if spare is not None:
-                    self.study.tell(spare.trial, state=TrialState.FAIL)
-                spare = proposal   # taken only if nothing in focus comes up
-                continue
             if not _fits(proposal, limit):
                 proposal = self._priced(self._shrunk(proposal, limit))
             if _fits(proposal, limit):
@@ -120,23 +119,24 @@ class Searcher:
                 cheapest, proposal = proposal, cheapest
             if proposal is not None:
                 self.study.tell(proposal.trial, state=TrialState.FAIL)
-        if cheapest is None:
-            cheapest, spare = spare, None
-        if spare is not None:
-            self.study.tell(spare.trial, state=TrialState.FAIL)
         if _fits(cheapest, hard_limit):
             return cheapest
         self.study.tell(cheapest.trial, state=TrialState.FAIL)
         return None
 
-    def _focus(self) -> set | None:
-        """The FOCUS families with the best scores, once more than that have scored: the
-        model phase spends its budget there (FLAML likewise picks the learner most likely
-        to improve for its cost), and the others keep their iterations in the ensembles."""
-        if len(self.family_best) <= FOCUS:
+    def _focus(self) -> list | None:
+        """The FOCUS families with the best scores, best first, once more than that have
+        scored: the model phase spends its budget there (FLAML likewise picks the learner
+        most likely to improve), and the others keep their iterations in the ensembles."""
+        if len(self.family_best) <= FOCUS or self.defaults:
             return None
-        ranked = sorted(self.family_best, key=self.family_best.get, reverse=True)
-        return set(ranked[:FOCUS])
+        ranked = sorted(self.family_best, key=lambda e: (-self.family_best[e], e))
+        return ranked[:FOCUS]
+
+    def _pick(self, focus) -> str:
+        """A family of the focus, the k-th best with odds 1/k: seeded, so reproducible."""
+        odds = np.array([1.0 / (k + 1) for k in range(len(focus))])
+        return focus[self.rng.choice(len(focus), p=odds / odds.sum())]
 
     def _priced(self, proposal):
         proposal.cost = self.costs.predict(proposal)
