@@ -220,6 +220,7 @@ def test_ensembles_show_their_members_and_weights(submit, ws):
         params = voting.get_properties()["params"]
         assert set(params["ensembled_iterations"]) <= members
         assert len(params["weights"]) == len(params["ensembled_iterations"])
-        assert sum(params["weights"]) == 5  # one per step of ensemble selection
+        # one per step of ensemble selection, up to its best step of the 5
+        assert 1 <= sum(params["weights"]) <= 5
         stacked = stack.get_properties()["params"]["stacked_iterations"]
         assert stacked and set(stacked) <= members
