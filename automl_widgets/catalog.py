@@ -229,6 +229,16 @@ def pipeline_name(preprocessor: str, estimator: str, task: str) -> str:
     return f"{PREPROCESSORS[preprocessor].display} {estimators(task)[estimator].display}"
 
 
+def family_of(pipeline: str | None) -> str:
+    """The model family of a pipeline's name: "Scale MaxAbs 1 LightGBM" -> "LightGBM"."""
+    if not pipeline:
+        return ""
+    for p in PREPROCESSORS.values():
+        if pipeline.startswith(p.display + " "):
+            return pipeline[len(p.display) + 1:]
+    return pipeline
+
+
 def allowed_estimators(task, allowed=None, blocked=None, sparse=False, rows=None,
                        integer_labels=True) -> list[str]:
     """The estimators a run may use: allowed, not blocked, and fit for the data."""

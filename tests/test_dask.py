@@ -78,7 +78,7 @@ def test_cancel_one_iteration_kills_it_on_its_worker(on_dask, dask_cluster, monk
     assert where in dask_cluster.worker_addresses().values()
     details = RunDetails(run)
     details.select(1)
-    assert "Worker" in details.properties_pane.value and where in details.properties_pane.value
+    assert dict(details.properties["rows"])["Worker"] == where
     details.close()
     run.cancel_iteration(1)
     run.wait_for_completion(timeout=120)

@@ -1,13 +1,12 @@
 """The JupyterLab "AutoML" panel in a real jupyter lab and Debian's Chromium: the sidebar
 lists the workspace's experiments and runs and follows a live run submitted while it is
-open; the run view shows the iteration table, a log on click, and cancels iterations."""
+open, and opens its run view (tests/test_view_browser.py drives the view itself)."""
 import pathlib
 import re
 import shutil
 
 import pytest
 from browser import Browser, JupyterLab, screenshot
-from playwright.sync_api import expect
 
 from automl_widgets import AutoMLConfig, Experiment, Workspace
 from automl_widgets.engine.faults import VARIABLE as FAULTS
@@ -49,32 +48,14 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
             assert sidebar.locator(".aw-side-run").count() == 1
             screenshot(page, "lab-sidebar.png")
 
-            # The run view: rows, a log on click, the plot's metric, cancel iterations.
+            # The run view opens from the sidebar (tests/test_view_browser.py drives it).
             sidebar.locator(f".aw-side-run[data-run='{live.id}']").click()
-            view = page.locator(f"#automl-run-{live.id}")
+            view = page.locator(f"#automl-run-{live.id} .aw-view")
             view.locator(".aw-table tbody tr[data-iteration='1'].status-Running").wait_for()
-            expect(view.locator("button.aw-cancel-run")).to_have_class(re.compile("jp-mod-reject"))
-            first = (tmp_path / ".automl" / "runs" / live.id / "iterations" / "0" /
-                     "log.txt").read_text().splitlines()[0]
-            view.locator(".aw-table tbody tr[data-iteration='0']").click()
-            view.locator("pre.aw-log", has_text=first).wait_for()
-            expect(view.locator(".aw-ytitle")).to_have_text("accuracy")
-            view.locator("select.aw-metric").select_option("log_loss")
-            view.locator(".aw-ytitle", has_text="log_loss").wait_for()
-
-            view.locator(".aw-table tbody tr[data-iteration='1']").click()
-            view.locator("button.aw-cancel-iteration", has_text="Cancel iteration 1").click()
-            view.locator(".aw-table tbody tr[data-iteration='1'].status-Canceled").wait_for()
-            _count(page, live.id).filter(has_text=re.compile(r"^3 / 6$")).wait_for()
-            view.locator(".aw-table tbody tr[data-iteration='3'].status-Running").click()
-            screenshot(page, "lab-run-view.png")
-            view.locator("button.aw-cancel-iteration", has_text="Cancel iteration 3").click()
+            live.cancel()
             sidebar.locator(f".aw-side-run[data-run='{live.id}'] .aw-badge",
-                            has_text="Completed").wait_for(timeout=120_000)
-            view.locator(".aw-badge", has_text="Completed").wait_for()
-            expect(view.locator(".aw-table tbody tr")).to_have_count(6)   # table draws a frame later
-            expect(view.locator("button.aw-cancel-run")).to_be_disabled()
-            expect(view.locator("button.aw-cancel-run")).not_to_have_class(re.compile("jp-mod-reject"))
+                            has_text="Canceled").wait_for(timeout=120_000)
+            view.locator(".aw-badge", has_text="Canceled").wait_for()
 
             # The example notebooks under notebooks/ open from the panel.
             sidebar.locator(".aw-side-filter").fill("")

@@ -45,7 +45,8 @@ def test_the_wheel_carries_the_lab_extension_and_the_server_config(tmp_path):
     assert lab + "package.json" in names and lab + "install.json" in names
     assert any(n.startswith(lab + "static/remoteEntry.") for n in names), names
     assert data + "etc/jupyter/jupyter_server_config.d/automl_widgets.json" in names
-    for module in ("automl_widgets/server/handlers.py", "automl_widgets/widget/table.js",
-                   "automl_widgets/widget/table.css"):
+    # the run view: its source, its style, and the bundle the notebook widget loads
+    for module in ("automl_widgets/server/handlers.py", "automl_widgets/widget/runview.js",
+                   "automl_widgets/widget/runview.css", "automl_widgets/widget/static/runview.js"):
         assert module in names
     assert not any("node_modules" in n for n in names)

@@ -98,6 +98,29 @@ def test_a_run_with_its_iterations_and_a_log_from_an_offset(api, runs):
     assert "no database here" in api("runs", runs["failed"].id)["error"]
 
 
+def test_the_run_view_the_panel_draws_rows_since_a_version_and_the_selected(api, runs):
+    run = runs["finished"]
+    view = api("runs", run.id, "view")
+    assert view["reset"] and [r["iteration"] for r in view["rows"]] == [0, 1, 2]
+    assert view["header"]["status"] == "Completed" and "iterations 3 / 3" in view["header"]["line"]
+    assert view["metrics"][0]["name"] == "accuracy" and view["properties"] is None
+    assert not view["can_cancel_run"] and view["cancelable"] == []
+    # the same figures as the widget's, formatted once (automl_widgets/viewmodel.py)
+    row = view["rows"][1]
+    assert row["score_text"] == f"{row['score']:.4f}" and row["duration_text"].endswith(" s")
+    since = f"{view['epoch']}:{view['version']}"
+    again = api("runs", run.id, "view", params={"since": since, "selected": "1"})
+    assert not again["reset"] and again["rows"] == []       # nothing changed: no rows
+    assert again["properties"]["title"].startswith("Iteration 1 (")
+    assert again["log_size"] == len(run.get_children()[1].get_log().encode())
+    # an answer from another server (or a made-up one) starts over
+    assert api("runs", run.id, "view", params={"since": "other:99"})["reset"]
+    for bad in ("-1", "x", "1.5"):
+        response = api("runs", run.id, "view", params={"selected": bad}, expect=400)
+        assert "'selected'" in json.loads(response.body)["reason"]
+    api("runs", run.id, "view", params={"selected": "99"}, expect=404)
+
+
 def test_cancel_an_iteration_and_a_run(api, runs, jp_serverapp):
     live = runs["live"]
     api("runs", live.id, "iterations", str(HANGS), "cancel", method="POST")

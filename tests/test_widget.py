@@ -1,5 +1,6 @@
-"""RunDetails at the Python level: its widgets' state follows real runs, and what it sends
-stays proportional to what changed. (tests/test_widget_browser.py shows it in JupyterLab.)"""
+"""RunDetails and the run view model at the Python level: the view follows real runs, the
+front end's messages act on them, and what is sent stays proportional to what changed.
+(tests/test_view_browser.py draws the same view in JupyterLab, as widget and as panel.)"""
 import json
 import os
 import shutil
@@ -7,99 +8,99 @@ import shutil
 import ipywidgets
 import pytest
 import synthetic
-from plotly.callbacks import Points
 
-from automl_widgets import Experiment
+from automl_widgets import Experiment, catalog
 from automl_widgets.client.run import Run
 from automl_widgets.engine.faults import VARIABLE as FAULTS
+from automl_widgets.viewmodel import RunView, duration_text, score_text
 from automl_widgets.widget import RunDetails
-from automl_widgets.widget.plot import MetricPlot
-from automl_widgets.widget.table import IterationTable, table_rows
 
 
 def rows_by(d):
-    return {r["iteration"]: r for r in d.table.rows}
+    return {r["iteration"]: r for r in d.rows}
 
 
 def status_of(n):
     return lambda d: rows_by(d).get(n, {}).get("status")
 
 
-def test_follows_a_live_run_selection_log_dropdown_and_cancel(submit, monkeypatch):
+def front_end(d, **msg):
+    """What runview.js sends on a click."""
+    d._on_front_end_msg(d, msg, [])
+
+
+def props(d) -> dict:
+    return dict(d.properties["rows"]) if d.properties else {}
+
+
+def test_follows_a_live_run_selection_log_metrics_and_cancel(submit, monkeypatch):
     monkeypatch.setenv(FAULTS, "3=hang")
     run = submit(iterations=6)
     d = RunDetails(run)
-    # Before any iteration: the table says it is waiting.
-    if not d.table.rows:
-        assert d.table.empty_text.startswith("Waiting for the first iteration")
+    if not d.rows:   # before any iteration: the table says it is waiting
+        assert d.header["empty"].startswith("Waiting for the first iteration")
     assert d.wait_until(lambda d: status_of(3)(d) == "Running")
     assert [status_of(n)(d) for n in range(3)] == ["Completed"] * 3
-    assert "Running" in d.header.value and "iterations 3 / 6" in d.header.value
-    best = run.best["iteration"]
-    assert d.table.best_iteration == best
+    assert d.header["status"] == "Running" and "iterations 3 / 6" in d.header["line"]
+    assert d.header["best_iteration"] == run.best["iteration"]
     assert rows_by(d)[2]["best"] == pytest.approx(max(rows_by(d)[n]["score"] for n in range(3)))
-    assert not d.cancel_run_button.disabled and d.cancel_run_button.button_style == "danger"
+    assert rows_by(d)[2]["best_text"] == score_text(rows_by(d)[2]["best"])
+    assert d.can_cancel_run
+    # A running row's duration counts up in whole seconds, formatted here.
+    assert d.wait_until(lambda d: (rows_by(d)[3]["duration"] or 0) >= 1)
+    assert rows_by(d)[3]["duration_text"].endswith(" s")
 
-    # Select the running iteration: its log so far, and a cancel button for it.
+    # Select the running iteration: its log so far, and its cancel allowed.
     d.select(3)
     log = open(os.path.join(run.folder, "iterations", "3", "log.txt")).read()
-    assert log.splitlines()[0] in d.log_pane.value
-    assert "Running" in d.properties_pane.value
-    assert d.cancel_iteration_button.description == "Cancel iteration 3"
-    assert not d.cancel_iteration_button.disabled
-    d.cancel_iteration_button.click()
+    assert log.splitlines()[0] in d.log_text
+    assert props(d)["Status"] == "Running" and d.properties["title"].startswith("Iteration 3")
+    assert 3 in d.cancelable
+    front_end(d, type="cancel_iteration", n=3)
     assert os.path.exists(os.path.join(run.folder, "control", "cancel_iteration.3"))
-    assert d.cancel_iteration_button.disabled  # sent once
+    assert 3 not in d.cancelable   # asked once: the button goes grey
     assert d.wait_until(lambda d: status_of(3)(d) == "Canceled")
-    assert d.wait_until(lambda d: "Completed" in d.header.value)
+    assert d.wait_until(lambda d: d.header["status"] == "Completed")
     # The selected iteration's log kept tailing: it ends with the cancel.
-    assert d.wait_until(lambda d: "Canceled" in d.log_pane.value)
-    assert d.cancel_run_button.disabled and d.cancel_iteration_button.disabled
-    assert d.cancel_run_button.button_style == ""   # a finished run shows no red button
+    assert d.wait_until(lambda d: "Canceled" in d.log_text)
+    assert not d.can_cancel_run and d.cancelable == []
     assert sorted(rows_by(d)) == list(range(6))
 
     # Selecting another iteration shows its properties, metrics and log.
     d.select(1)
     rec = next(r for r in run.iterations if r["iteration"] == 1)
-    assert rec["pipeline"] in d.properties_pane.value
-    assert "AUC_weighted" in d.properties_pane.value and "Hyperparameters" in d.properties_pane.value
-    assert "Log of iteration 1" in d.log_pane.value
+    assert props(d)["Pipeline"] == rec["pipeline"]
+    assert "AUC_weighted" in props(d) and "Hyperparameters" in props(d)
+    assert d.log_text.startswith("Pipeline: ")
 
-    # The plot: primary metric first, every metric computed in the dropdown.
-    plot = d.plot
-    assert plot.dropdown.value == "accuracy" and "AUC_weighted" in plot.dropdown.options
+    # The metrics: primary first, every computed one, each with its best-so-far steps.
+    names = [m["name"] for m in d.metrics]
+    assert names[0] == "accuracy" and "AUC_weighted" in names
     completed = sorted(n for n, r in rows_by(d).items() if r["status"] == "Completed")
-    assert list(plot.figure.data[0].x) == completed
-    plot.dropdown.value = "log_loss"
-    assert plot.figure.layout.yaxis.title.text == "log_loss"
-    losses = [next(r for r in run.iterations if r["iteration"] == n)["metrics"]["log_loss"]
-              for n in completed]
-    assert list(plot.figure.data[0].y) == pytest.approx(losses, rel=1e-5)
-    # best so far of a loss goes down, stepwise: the steps where it improves, then the end
-    steps = [(n, v) for i, (n, v) in enumerate(zip(completed, losses))
-             if v < min(losses[:i], default=2)]
-    line_x, line_y = list(plot.figure.data[1].x), list(plot.figure.data[1].y)
-    assert line_x[:len(steps)] == [n for n, _ in steps]
-    assert line_y[:len(steps)] == pytest.approx([v for _, v in steps], rel=1e-5)
-    assert line_x[-1] == completed[-1] and line_y[-1] == pytest.approx(min(losses), rel=1e-5)
-    assert plot.figure.data[1].line.shape == "hv"
-    assert plot.figure.layout.xaxis.dtick == 1   # few iterations: whole-number ticks
-    # A click on a point selects that iteration.
-    plot.figure.data[0]._dispatch_on_click(
-        Points(point_inds=[1], xs=[completed[1]], ys=[losses[1]], trace_name="iteration",
-               trace_index=0), None)
-    assert d.table.selected == completed[1]
+    losses = [rows_by(d)[n]["metrics"]["log_loss"] for n in completed]
+    want = [rec["metrics"]["log_loss"] for rec in run.iterations if rec["iteration"] in completed]
+    assert losses == pytest.approx(want, rel=1e-5)
+    steps = next(m for m in d.metrics if m["name"] == "log_loss")["best"]
+    improving = [[n, v] for i, (n, v) in enumerate(zip(completed, losses))
+                 if v < min(losses[:i], default=2)]
+    assert steps[:len(improving)] == improving            # a loss: best goes down
+    assert steps[-1] == [completed[-1], min(losses)]
+    # The families: the best of each, best first.
+    fams = {f["family"]: f for f in d.families}
+    assert set(fams) == {catalog.family_of(rows_by(d)[n]["pipeline"]) for n in rows_by(d)}
+    bests = [f["best"] for f in d.families if f["best"] is not None]
+    assert bests == sorted(bests, reverse=True)
     d.close()
 
 
-def test_cancel_run_button(submit, monkeypatch):
+def test_cancel_run_from_the_front_end(submit, monkeypatch):
     monkeypatch.setenv(FAULTS, "1=hang")
     run = submit(iterations=10)
     d = RunDetails(run)
     assert d.wait_until(lambda d: status_of(1)(d) == "Running")
-    d.cancel_run_button.click()
-    assert d.wait_until(lambda d: "Canceled" in d.header.value and ">Canceled<" in d.header.value)
-    assert d.cancel_run_button.disabled
+    front_end(d, type="cancel_run")
+    assert d.wait_until(lambda d: d.header["status"] == "Canceled")
+    assert not d.can_cancel_run
     assert set(rows_by(d)) == {0, 1} and status_of(1)(d) == "Canceled"
 
 
@@ -109,18 +110,19 @@ def test_a_failed_run_a_reattached_run_and_the_text_form(submit, tmp_path):
     failed = submit(data_script=str(script))
     failed.wait_for_completion()
     d = RunDetails(failed)
-    assert ">Failed<" in d.header.value and "no database here" in d.header.value
-    assert d.table.rows == [] and d.table.empty_text == "No iteration ran."
-    assert d.cancel_run_button.disabled
+    assert d.header["status"] == "Failed" and "no database here" in d.header["error"]
+    assert d.rows == [] and d.header["empty"] == "No iteration ran."
+    assert not d.can_cancel_run
 
     done = submit(iterations=3)
     done.wait_for_completion()
     again = Run(Experiment(done.experiment.workspace, "test"), done.id)  # as a new kernel would
     d = RunDetails(again)
-    assert [r["status"] for r in d.table.rows] == ["Completed"] * 3
-    assert list(d.plot.figure.data[0].x) == [0, 1, 2]
+    assert [r["status"] for r in d.rows] == ["Completed"] * 3
+    assert all(r["metrics"]["accuracy"] is not None for r in d.rows)
     # Where widgets cannot render, the text form is the classic table.
-    text = d._repr_mimebundle_()["text/plain"]
+    data, _ = d._repr_mimebundle_()
+    text = data["text/plain"]
     assert f"Parent Run ID: {done.id}" in text and "Status: Completed" in text
     assert "RunDetails(" not in text and "widget_settings" not in text
     assert len([line for line in text.splitlines() if line.startswith("         ")]) == 3
@@ -128,28 +130,53 @@ def test_a_failed_run_a_reattached_run_and_the_text_form(submit, tmp_path):
         RunDetails(again, widget_settings="fast")
 
 
+class _Records:
+    """Just enough of a Run for RunView: its records (the view's rules, not a run, are tested)."""
+
+    def __init__(self, records, metric="accuracy"):
+        self.id, self.spec = "AutoML_x", {"primary_metric": metric, "iterations": 10,
+                                          "target": {"name": "local"}}
+        self.records = records
+
+    def snapshot(self):
+        return {"iterations": self.records, "status": "Running", "finished": False,
+                "error": None, "warnings": [], "best": None, "done": len(self.records),
+                "start_time": 0.0, "elapsed": 1.0, "link": None, "log_sizes": {}}
+
+    def cancel_requests(self):
+        return set()
+
+
 def test_best_so_far_is_in_iteration_order_whatever_order_they_finished_in():
     def rec(n, score, status="Completed"):
-        return {"iteration": n, "status": status, "score": score, "pipeline": f"p{n}"}
+        return {"iteration": n, "status": status, "score": score,
+                "pipeline": f"Standardize p{n}", "metrics": {"log_loss": score}}
     # 2 finished first (the table must not show 0.90 then 0.95 then 0.90)
     records = [rec(0, 0.90), rec(2, 0.80), rec(1, 0.95), rec(3, None, "Failed")]
-    assert [r["best"] for r in table_rows(records)] == [0.90, 0.95, 0.95, 0.95]
-    assert [r["best"] for r in table_rows(records, greater_is_better=False)] == \
-        [0.90, 0.90, 0.80, 0.80]
-    table = IterationTable(records, metric="log_loss")   # a loss: lower is better
-    assert [r["best"] for r in table.rows] == [0.90, 0.90, 0.80, 0.80]
+    view = RunView(_Records(records))
+    view.refresh()
+    assert [r["best"] for r in view.rows()] == [0.90, 0.95, 0.95, 0.95]
+    loss = RunView(_Records(records, "log_loss"))   # a loss: lower is better
+    loss.refresh()
+    assert [r["best"] for r in loss.rows()] == [0.90, 0.90, 0.80, 0.80]
+    assert loss.metrics()[0]["best"] == [[0, 0.9], [2, 0.8]]
 
 
-def test_plot_ticks_whole_iterations():
-    plot = MetricPlot("accuracy")
-
-    def records(n):
-        return [{"iteration": i, "status": "Completed", "metrics": {"accuracy": 0.5}}
-                for i in range(n)]
-    plot.update(records(4))
-    assert plot.figure.layout.xaxis.dtick == 1
-    plot.update(records(12))   # plotly's own spacing: whole numbers from here on
-    assert plot.figure.layout.xaxis.dtick is None and len(plot.figure.data[0].x) == 12
+def test_rows_since_a_version_and_the_formats():
+    records = [{"iteration": 0, "status": "Completed", "score": 0.5, "pipeline": "Standardize x"}]
+    run = _Records(records)
+    view = RunView(run)
+    first = view.refresh()
+    assert len(first) == 1 and view.refresh() == []        # nothing new: nothing to send
+    version = view.version
+    records.append({"iteration": 1, "status": "Completed", "score": 0.7, "pipeline": "y"})
+    assert [r["iteration"] for r in view.refresh()] == [1]
+    assert [r["iteration"] for r in view.rows(version)] == [1]
+    assert duration_text(4.213) == "4.21 s" and duration_text(65) == "1 min 05 s"
+    assert duration_text(7380) == "2 h 03 min" and duration_text(None) == ""
+    assert duration_text(12.9, whole=True) == "12 s"
+    assert catalog.family_of("Scale MaxAbs 1 LightGBM") == "LightGBM"
+    assert catalog.family_of("StackEnsemble") == "StackEnsemble"
 
 
 def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
@@ -170,14 +197,15 @@ def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
         return original(widget, msg, buffers)
     monkeypatch.setattr(ipywidgets.Widget, "_send", record)
 
-    def table_messages():
-        return [m for w, m in sent if w is d.table and m.get("method") == "custom"]
+    def row_messages(since=0):
+        return [m for w, m in sent[since:] if w is d and m.get("method") == "custom"
+                and m["content"].get("type") == "rows"]
 
     # 2,000 iterations arrive at once: a handful of messages, each row sent once.
     burst, seq = synthetic.iterations(0, 2000, seq)
     synthetic.append(folder, burst)
-    assert d.wait_until(lambda d: len(d.table.rows) == 2000)
-    custom = table_messages()
+    assert d.wait_until(lambda d: len(d.rows) == 2000)
+    custom = row_messages()
     assert 1 <= len(custom) <= 3, len(custom)
     assert sum(len(m["content"]["rows"]) for m in custom) == 2000
     whole = sum(len(json.dumps(m["content"])) for m in custom)
@@ -186,16 +214,13 @@ def test_two_thousand_iterations_cost_messages_in_proportion_to_what_changed(
     before = len(sent)
     more, seq = synthetic.iterations(2000, 2005, seq)
     synthetic.append(folder, more)
-    assert d.wait_until(lambda d: len(d.table.rows) == 2005)
-    later = [m for w, m in sent[before:] if w is d.table and m.get("method") == "custom"]
+    assert d.wait_until(lambda d: len(d.rows) == 2005)
+    later = row_messages(before)
     rows = sum(len(m["content"]["rows"]) for m in later)
     assert 5 <= rows <= 10       # each new row, perhaps once running and once finished
-    table_bytes = sum(len(json.dumps(m)) for w, m in sent[before:] if w is d.table)
-    assert table_bytes < 200 * rows + 1000 < whole / 20
-    # Nothing else sends the whole table: the largest message of any widget is the plot's
-    # two traces (numbers only), far below the table's size.
-    biggest = max(len(json.dumps(m, default=str)) for _, m in sent[before:])
-    assert biggest < whole / 2
+    # Everything sent for them (rows, header, metric steps) is far below the whole table.
+    after = sum(len(json.dumps(m, default=str)) for _, m in sent[before:])
+    assert after < whole / 20, (after, whole)
     d.close()
     run.close()
     shutil.rmtree(folder)

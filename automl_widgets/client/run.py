@@ -28,6 +28,7 @@ from ..protocol import (
     read_from,
     read_json,
     request,
+    requests,
 )
 from . import console
 
@@ -252,6 +253,12 @@ class Run(traitlets.HasTraits):
         if isinstance(iteration, bool) or not isinstance(iteration, int) or not 0 <= iteration < n_max:
             raise ValueError(f"iteration must be an int in [0, {n_max - 1}]; got {iteration!r}.")
         request(self.folder, cancel_iteration_request(iteration))
+
+    def cancel_requests(self) -> set[int]:
+        """Iterations whose cancel was asked (by any process) and not yet acted on."""
+        prefix = cancel_iteration_request(0)[:-1]
+        return {int(name[len(prefix):]) for name in requests(self.folder)
+                if name.startswith(prefix) and name[len(prefix):].isdigit()}
 
     def wait_for_completion(self, show_output=False, wait_post_processing=False, timeout=None):
         """Block until the run has ended or `timeout` seconds have passed (the run goes

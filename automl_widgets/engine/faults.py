@@ -1,7 +1,8 @@
 """Fault injection for tests and drills: AUTOML_WIDGETS_FAULTS="2=crash,3=hang" makes
 iteration 2 die of SIGSEGV and iteration 3 hang, inside the real iteration process.
 
-In the iteration process: crash (SIGSEGV), exit (os._exit(3)), hang, memory (a real
+In the iteration process: crash (SIGSEGV), exit (os._exit(3)), hang, chatter (hangs
+writing a log line every half second, for views that tail logs), memory (a real
 MemoryError), raise (RuntimeError), disk-full (its output goes to /dev/full, where every
 write fails with the kernel's ENOSPC, and its log.txt becomes a link to nowhere, so the
 driver's final line to it fails too; readers see an empty log).
@@ -34,6 +35,10 @@ def inject(iteration: str, log_path: str | None = None) -> None:
         print("hanging on purpose (fault injection)", flush=True)
         while True:
             time.sleep(3600)
+    elif fault == "chatter":   # hangs too, writing a log line every half second
+        for i in range(1, 10**9):
+            print(f"still working on purpose (fault injection): {i}", flush=True)
+            time.sleep(0.5)
     elif fault == "memory":
         import resource
         with open("/proc/self/statm") as f:

@@ -49,6 +49,18 @@ class RunHandler(_Base):
         self.reply(self.view.detail, run_id)
 
 
+class ViewHandler(_Base):
+    @tornado.web.authenticated
+    def get(self, run_id):
+        selected = self.get_query_argument("selected", None)
+        if selected is not None and not re.fullmatch("[0-9]{1,9}", selected):
+            raise tornado.web.HTTPError(400, reason=(
+                "The 'selected' query argument must be an iteration number (0 or more). "
+                f"Got {selected[:20]!r} instead."))
+        self.reply(self.view.view, run_id, self.get_query_argument("since", None),
+                   None if selected is None else int(selected))
+
+
 class LogHandler(_Base):
     @tornado.web.authenticated
     def get(self, run_id, iteration):
@@ -91,6 +103,7 @@ ROUTES = [
     ("examples", ExamplesHandler),
     ("targets", TargetsHandler),
     (f"runs/{RUN}", RunHandler),
+    (f"runs/{RUN}/view", ViewHandler),
     (f"runs/{RUN}/cancel", CancelRunHandler),
     (f"runs/{RUN}/iterations/{ITERATION}/log", LogHandler),
     (f"runs/{RUN}/iterations/{ITERATION}/cancel", CancelIterationHandler),

@@ -16,6 +16,7 @@ from .. import metrics
 from ..client.run import ChildRun, Run
 from ..client.workspace import Workspace
 from ..config import ConfigError
+from ..viewmodel import RunView, duration_text, score_text, time_text
 
 # What the API tells of a target: where it is, never how to log in (key paths, TLS files).
 TARGET_FIELDS = ("type", "name", "address", "port", "username")
@@ -34,6 +35,7 @@ class WorkspaceView:
         self.root_dir = root_dir
         self._explicit = workspace_path
         self._runs: dict[str, Run] = {}
+        self._views: dict[str, RunView] = {}
         self._lock = threading.Lock()
 
     # ---- which workspace ----------------------------------------------------------------
@@ -124,6 +126,24 @@ class WorkspaceView:
             snippet=f'AutoMLRun(Experiment(ws, "{run.experiment.name}"), "{run.id}")')
         return out
 
+    def view(self, run_id: str, since: str | None = None, selected: int | None = None) -> dict:
+        """The run view (automl_widgets/viewmodel.py) for the panel: the rows changed since
+        `since` ("<epoch>:<version>" of an earlier answer; else all rows), the rest whole."""
+        run = self.run(run_id)
+        with self._lock:
+            view = self._views.get(run_id)
+            if view is None or view.run is not run:
+                view = self._views[run_id] = RunView(run)
+        if selected is not None:
+            self._iteration_of(run_id, selected)
+        view.refresh()
+        epoch, _, version = (since or "").partition(":")
+        known = int(version) if epoch == view.epoch and version.isdigit() else None
+        reset = known is None or known > view.version
+        return {"epoch": view.epoch, "version": view.version, "reset": reset,
+                "rows": view.rows(0 if reset else known), **view.state(selected),
+                "log_size": view.log_size(selected)}
+
     def log(self, run_id: str, iteration: int, offset: int = 0) -> dict:
         """The log from byte `offset` on; an offset past the end reads nothing and stays."""
         child = ChildRun(self._iteration_of(run_id, iteration), iteration)
@@ -172,7 +192,11 @@ def summary(run: Run, s: dict | None = None) -> dict:
         "best": None if best is None else {"iteration": best["iteration"], "value": best["score"],
                                            "pipeline": best.get("pipeline")},
         "created": run.spec.get("created"), "started": s["start_time"], "ended": s["end_time"],
-        "duration": s["elapsed"], "link": s["link"]}
+        "duration": s["elapsed"], "link": s["link"],
+        "best_text": "no result yet" if best is None or best["score"] is None
+        else f"{run.spec['primary_metric']} {score_text(best['score'])}",
+        "when_text": f"{time_text(s['start_time'] or run.spec.get('created'))} \u00b7 "
+                     f"{duration_text(s['elapsed'])}"}
 
 
 def target_description(described: dict) -> dict:

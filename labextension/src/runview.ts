@@ -2,27 +2,135 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { requestAPI } from './api';
-import { h } from './dom';
-import { formatDuration, formatMetric, formatTime, metricSeries, RunDetail, tableRows } from './model';
-import { drawPlot } from './plot';
-import table from './shared/table.js';
-import { LocalModel } from './tablemodel';
+import view from './shared/runview.js';
 
-/** One run in the main area: header, the shared iteration table, a metric plot with its
- * dropdown, and the selected iteration's properties and live log. */
+type Handler = (...args: unknown[]) => void;
+
+/** What `runs/<id>/view` answers: the run view of automl_widgets/viewmodel.py. */
+interface ViewState {
+  epoch: string;
+  version: number;
+  reset: boolean;
+  rows: { iteration: number }[];
+  log_size: number | null;
+  [trait: string]: unknown;
+}
+
+const TRAITS = ['header', 'metrics', 'families', 'cancelable', 'can_cancel_run', 'properties', 'started'];
+
+/** The widget model runview.js expects (anywidget's get/set/on/send), held in the page and
+ * fed from the REST API instead of a kernel. */
+export class PanelModel {
+  private handlers = new Map<string, Set<Handler>>();
+  private rows = new Map<number, unknown>();
+  private since = '';
+  private log = { n: null as number | null, offset: 0 };
+
+  constructor(readonly runId: string, private values: Record<string, unknown>,
+              private changed: () => void) {}
+
+  get(key: string): unknown {
+    return this.values[key];
+  }
+
+  set(key: string, value: unknown): void {
+    if (JSON.stringify(this.values[key]) !== JSON.stringify(value)) {
+      this.values[key] = value;
+      this.emit(`change:${key}`, value);
+      if (key === 'selected') {
+        this.changed();   // its properties and log come with the next look
+      }
+    }
+  }
+
+  save_changes(): void {
+    /* nothing to sync: the page holds the only copy */
+  }
+
+  on(name: string, handler: Handler): void {
+    if (!this.handlers.has(name)) {
+      this.handlers.set(name, new Set());
+    }
+    this.handlers.get(name)!.add(handler);
+  }
+
+  off(name: string, handler: Handler): void {
+    this.handlers.get(name)?.delete(handler);
+  }
+
+  /** The module's messages: a snapshot of the rows, or a cancel (posted to the server). */
+  send(msg: { type?: string; n?: number }): void {
+    if (msg.type === 'snapshot') {
+      this.emit('msg:custom', { type: 'rows', rows: [...this.rows.values()], reset: true });
+    } else if (msg.type === 'cancel_run') {
+      void this.post(`runs/${this.runId}/cancel`);
+    } else if (msg.type === 'cancel_iteration' && typeof msg.n === 'number') {
+      void this.post(`runs/${this.runId}/iterations/${msg.n}/cancel`);
+    }
+  }
+
+  private async post(path: string): Promise<void> {
+    await requestAPI(path, { method: 'POST', body: '{}' });
+    this.changed();
+  }
+
+  /** One look at the server: changed rows and traits, then the selected log's growth.
+   * Returns whether the run is still live. */
+  async refresh(): Promise<boolean> {
+    const selected = this.values.selected as number | null;
+    const query = `since=${encodeURIComponent(this.since)}` +
+      (selected === null || selected === undefined ? '' : `&selected=${selected}`);
+    const state = await requestAPI<ViewState>(`runs/${this.runId}/view?${query}`);
+    this.since = `${state.epoch}:${state.version}`;
+    if (state.reset) {
+      this.rows.clear();
+    }
+    for (const r of state.rows) {
+      this.rows.set(r.iteration, r);
+    }
+    if (state.rows.length || state.reset) {
+      this.emit('msg:custom', { type: 'rows', rows: state.rows, reset: state.reset });
+    }
+    for (const key of TRAITS) {
+      if (this.values.selected === selected || key !== 'properties') {
+        this.set(key, state[key]);
+      }
+    }
+    await this.followLog(selected, state.log_size);
+    return Boolean((state.header as { live?: boolean }).live);
+  }
+
+  private async followLog(n: number | null, size: number | null): Promise<void> {
+    if (n === null || n === undefined) {
+      return;
+    }
+    const fresh = this.log.n !== n;
+    if (!fresh && (size === null || size <= this.log.offset)) {
+      return;
+    }
+    const part = await requestAPI<{ text: string; offset: number }>(
+      `runs/${this.runId}/iterations/${n}/log?offset=${fresh ? 0 : this.log.offset}`);
+    if (this.values.selected !== n) {
+      return;   // another row was chosen meanwhile
+    }
+    this.log = { n, offset: part.offset };
+    if (part.text || fresh) {
+      this.emit('msg:custom', { type: 'log', n, text: part.text, reset: fresh });
+    }
+  }
+
+  private emit(name: string, ...args: unknown[]): void {
+    this.handlers.get(name)?.forEach(h => h(...args));
+  }
+}
+
+/** One run in the main area: the run view module (automl_widgets/widget/runview.js, the
+ * notebook widget's too) on a PanelModel that polls the server every second while the
+ * run is live. */
 export class RunView extends Widget {
-  private detail: RunDetail | null = null;
-  private header = h('div', 'aw-run-header');
-  private cancelRun = h('button', 'jp-Button jp-mod-styled jp-mod-reject aw-cancel-run', 'Cancel run');
-  private cancelIteration = h('button', 'jp-Button jp-mod-styled aw-cancel-iteration', 'Cancel iteration');
-  private select = h('select', 'aw-metric jp-mod-styled');
-  private plotHost = h('div', 'aw-plot-host');
-  private properties = h('div', 'aw-properties');
-  private log = h('pre', 'aw-log');
-  private model: LocalModel;
-  private logState = { n: -1, offset: 0 };
-  private requested = new Set<number>();
+  private model: PanelModel;
   private poll: Poll;
+  private cleanup: unknown;
 
   constructor(readonly runId: string, private onChange: () => void) {
     super();
@@ -31,158 +139,36 @@ export class RunView extends Widget {
     this.title.label = runId.slice(0, 15) + '…';
     this.title.caption = runId;
     this.title.closable = true;
-    this.model = new LocalModel({
-      _key: runId, _initial: [], metric: 'Score', selected: null, best_iteration: null,
-      sort: 'iteration', empty_text: 'Waiting for the first iteration…'
+    this.model = new PanelModel(runId, {
+      _key: `panel-${runId}-${Math.random()}`, _initial: [], header: {}, metrics: [],
+      families: [], cancelable: [], can_cancel_run: false, properties: null, started: null,
+      selected: null, sort: 'iteration'
+    }, () => {
+      this.onChange();
+      // a finished run's poll has stopped: a new selection still needs its details
+      void (this.poll.isDisposed ? this.model.refresh() : this.poll.refresh());
     });
-    const tableEl = h('div', 'aw-table-host');
-    table.initialize({ model: this.model });
-    table.render({ model: this.model, el: tableEl });
-    this.model.on('change:selected', () => {
-      this.logState = { n: -1, offset: 0 };
-      this.showSelected();
-    });
-    const buttons = h('div', 'aw-run-buttons');
-    buttons.append(this.cancelRun, this.cancelIteration);
-    this.cancelRun.addEventListener('click', () => void this.post(`runs/${runId}/cancel`));
-    this.cancelIteration.addEventListener('click', () => {
-      const n = this.model.get('selected') as number | null;
-      if (n !== null) {
-        this.requested.add(n);
-        void this.post(`runs/${runId}/iterations/${n}/cancel`);
-      }
-    });
-    this.select.addEventListener('change', () => this.drawPlot());
-    const top = h('div', 'aw-run-top');
-    top.append(this.header, buttons);
-    const plot = h('div', 'aw-run-plot');
-    const label = h('label', 'aw-metric-label', 'Metric: ');
-    label.append(this.select);
-    plot.append(label, this.plotHost);
-    const selected = h('div', 'aw-run-selected');
-    selected.append(this.properties, this.log);
-    const bottom = h('div', 'aw-run-bottom');
-    bottom.append(plot, selected);
-    this.node.append(top, tableEl, bottom);
+    view.initialize({ model: this.model });
+    const host = document.createElement('div');
+    this.node.append(host);
+    this.cleanup = view.render({ model: this.model, el: host });
     this.poll = new Poll({
-      factory: () => this.refresh(),
+      factory: async () => {
+        if (!(await this.model.refresh())) {
+          this.poll.dispose();   // a finished run does not change any more
+        }
+      },
       frequency: { interval: 1000, backoff: false },
       standby: 'when-hidden',
       name: `automl-widgets:run:${runId}`
     });
   }
 
-  private async post(path: string): Promise<void> {
-    await requestAPI(path, { method: 'POST', body: '{}' });
-    this.onChange();
-    await this.poll.refresh();
-  }
-
-  private async refresh(): Promise<void> {
-    const detail = await requestAPI<RunDetail>(`runs/${this.runId}`);
-    this.detail = detail;
-    this.model.set('metric', detail.primary_metric);
-    this.model.set('best_iteration', detail.best ? detail.best.iteration : null);
-    this.model.set('empty_text', detail.live ? 'Waiting for the first iteration…' : 'No iteration ran.');
-    const primary = detail.metrics.find(m => m.name === detail.primary_metric);
-    this.model.setRows(tableRows(detail.iterations, primary?.greater_is_better ?? true));
-    this.renderHeader();
-    const names = detail.metrics.map(m => m.name);
-    if ([...this.select.options].map(o => o.value).join() !== names.join()) {
-      const keep = this.select.value || detail.primary_metric;
-      this.select.replaceChildren(...names.map(n => new Option(n, n)));
-      this.select.value = names.includes(keep) ? keep : names[0];
-    }
-    this.drawPlot();
-    await this.showSelected();
-    if (!detail.live) {
-      this.poll.dispose();   // a finished run does not change any more
-    }
-  }
-
-  private renderHeader(): void {
-    const d = this.detail!;
-    const best = d.best && d.best.value !== null
-      ? `best ${d.primary_metric} ${formatMetric(d.best.value)} (iteration ${d.best.iteration})`
-      : 'no completed iteration yet';
-    const title = h('div', 'aw-title');
-    title.append(h('b', '', d.id), ` · experiment ${d.experiment} · target ${d.target} `,
-      h('span', `aw-badge aw-badge-${d.status}`, d.status));
-    const line = h('div', 'aw-run-line',
-      `iterations ${d.done} / ${d.total} · elapsed ${formatDuration(d.duration) || '-'} · ${best}` +
-      (d.link ? ` · link: ${d.link}` : ''));
-    this.header.replaceChildren(title, line);
-    if (d.error) {
-      this.header.append(h('div', 'aw-error', d.error));
-    }
-    this.cancelRun.disabled = !d.live || d.status === 'CancelRequested';
-    this.cancelRun.classList.toggle('jp-mod-reject', !this.cancelRun.disabled);   // no red when done
-    this.updateCancelIteration();
-  }
-
-  private updateCancelIteration(): void {
-    const d = this.detail;
-    const n = this.model.get('selected') as number | null;
-    const rec = d?.iterations.find(i => i.iteration === n);
-    this.cancelIteration.textContent = n === null ? 'Cancel iteration' : `Cancel iteration ${n}`;
-    this.cancelIteration.disabled = !d || !d.live || n === null || this.requested.has(n) ||
-      (rec !== undefined && rec.status !== 'Running');
-  }
-
-  private drawPlot(): void {
-    const d = this.detail;
-    if (!d) {
-      return;
-    }
-    const metric = this.select.value || d.primary_metric;
-    const info = d.metrics.find(m => m.name === metric);
-    const { points, steps } = metricSeries(d.iterations, metric, info?.greater_is_better ?? true);
-    drawPlot(this.plotHost, metric, points, steps, n => this.model.set('selected', n));
-  }
-
-  private async showSelected(): Promise<void> {
-    this.updateCancelIteration();
-    const n = this.model.get('selected') as number | null;
-    const d = this.detail;
-    if (n === null || !d) {
-      this.properties.textContent = "Click a row or a point to see that iteration's properties and log.";
-      this.log.textContent = '';
-      return;
-    }
-    const rec = d.iterations.find(i => i.iteration === n);
-    const rows: [string, string][] = rec ? [
-      ['Pipeline', rec.pipeline ?? ''], ['Status', rec.status],
-      ['Started', formatTime(rec.start_time)],
-      ['Duration', rec.duration === null ? '' : `${rec.duration.toFixed(2)} s`],
-      ...(rec.reason ? [['Reason', rec.reason] as [string, string]] : []),
-      ...(rec.worker ? [['Worker', rec.worker] as [string, string]] : []),
-      ['Hyperparameters', rec.params && Object.keys(rec.params).length
-        ? JSON.stringify(rec.params, null, 1) : 'defaults'],
-      ...Object.entries(rec.metrics ?? {}).sort().map(
-        ([k, v]) => [k, v === null ? '' : Number(v).toPrecision(6)] as [string, string])
-    ] : [['Status', 'not started yet']];
-    const tbl = h('table', '');
-    for (const [k, v] of rows) {
-      const tr = h('tr', '');
-      tr.append(h('th', '', k), h('td', '', v));
-      tbl.append(tr);
-    }
-    this.properties.replaceChildren(h('div', 'aw-properties-title', `Iteration ${n}`), tbl);
-    const size = d.log_sizes[String(n)] ?? 0;
-    if (this.logState.n !== n || size > this.logState.offset) {
-      const fresh = this.logState.n !== n;
-      const part = await requestAPI<{ text: string; offset: number }>(
-        `runs/${this.runId}/iterations/${n}/log?offset=${fresh ? 0 : this.logState.offset}`);
-      if (this.model.get('selected') !== n) {
-        return;   // another row was clicked meanwhile
-      }
-      this.log.textContent = (fresh ? '' : this.log.textContent) + part.text;
-      this.logState = { n, offset: part.offset };
-    }
-  }
-
   dispose(): void {
     this.poll.dispose();
+    if (typeof this.cleanup === 'function') {
+      (this.cleanup as () => void)();
+    }
     super.dispose();
   }
 }

@@ -1,7 +1,7 @@
-declare module '*/shared/table.js' {
-  const table: {
+declare module '*/shared/runview.js' {
+  const view: {
     initialize(args: { model: unknown }): unknown;
     render(args: { model: unknown; el: HTMLElement }): unknown;
   };
-  export default table;
+  export default view;
 }

@@ -7,9 +7,6 @@ import { h } from './dom';
 import {
   anyLive,
   filterExperiments,
-  formatDuration,
-  formatMetric,
-  formatTime,
   Listing,
   nextInterval,
   reattachSnippet,
@@ -135,11 +132,8 @@ export class AutoMLSidebar extends Widget {
     top.append(h('span', `aw-badge aw-badge-${r.status}`, r.status),
       h('span', 'aw-side-count', `${r.done} / ${r.total}`),
       h('span', 'aw-side-target', r.target));
-    const best = r.best && r.best.value !== null
-      ? `${r.primary_metric} ${formatMetric(r.best.value)}` : 'no result yet';
-    const mid = h('div', 'aw-side-run-mid', best);
-    const bottom = h('div', 'aw-side-run-bottom',
-      `${formatTime(r.started ?? r.created)} · ${formatDuration(r.duration)}`);
+    const mid = h('div', 'aw-side-run-mid', r.best_text);
+    const bottom = h('div', 'aw-side-run-bottom', r.when_text);
     const actions = h('div', 'aw-side-actions');
     const copyId = h('button', 'aw-side-action jp-Button', 'Copy id');
     copyId.addEventListener('click', ev => {
