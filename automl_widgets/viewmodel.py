@@ -131,7 +131,8 @@ class RunView:
 
     def metrics(self) -> list[dict]:
         """Every metric computed so far (the dropdown), with its best-so-far line as steps:
-        only the points where the best improves and the last iteration, O(improvements)."""
+        only the points where the best improves, O(improvements), so a new iteration that
+        does not improve changes nothing here (the plot draws the last step on to its end)."""
         out = []
         records = sorted((r for r in self.snapshot["iterations"]
                           if r.get("status") == Status.COMPLETED), key=lambda r: r["iteration"])
@@ -143,8 +144,6 @@ class RunView:
             for (x, _), best in zip(pts, metrics.running_best([y for _, y in pts], gib)):
                 if not steps or best != steps[-1][1]:
                     steps.append([x, best])
-            if pts and steps[-1][0] != pts[-1][0]:
-                steps.append([pts[-1][0], steps[-1][1]])
             out.append({"name": name, "greater_is_better": gib, "best": steps})
         return out
 

@@ -286,7 +286,11 @@ function render({ model, el }) {
       const v = store.rows.get(n).metrics?.[name];
       if (v !== undefined && v !== null) { xs.push(n); ys.push(v); }
     }
-    const steps = info ? info.best : [];
+    const steps = info ? [...info.best] : [];
+    const last = xs[xs.length - 1];
+    if (steps.length && last > steps[steps.length - 1][0]) {
+      steps.push([last, steps[steps.length - 1][1]]);   // the best so far holds to the end
+    }
     const accent = css(el, "--aw-best-color", "#ef553b");
     return [[
       { x: xs, y: ys, mode: "markers", type: "scatter", name: "iteration",
