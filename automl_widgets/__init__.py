@@ -12,6 +12,7 @@ _EXPORTS = {
     "LocalCompute": "compute", "RunConfiguration": "compute", "DaskCompute": "compute",
     "SSHCompute": "compute",
     "RunDetails": "widget", "Status": "protocol", "ComputeTarget": "compute",
+    "ComputeTargetException": "compute",
 }
 __all__ = sorted(_EXPORTS)
 

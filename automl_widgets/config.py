@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import catalog, metrics, protocol
+from . import catalog, frames, metrics, protocol
 from .datacheck import ConfigError
 
 # ---- constraints ----------------------------------------------------------------------
@@ -133,7 +133,7 @@ PARAMETERS: dict = {
     "primary_metric": (None, [Kind((str,), "a metric name"), NONE]),
     "iterations": (100, [Interval(INT, 1, 1000)]),
     "max_time_sec": (3600, [TIME_LIMIT]),
-    "n_cross_validations": (None, [Interval(INT, 2, None), NONE]),
+    "n_cross_validations": (None, [Interval(INT, 2, None), Options(("auto",)), NONE]),
     "validation_size": (None, [Interval(REAL, 0, 1, "neither"), NONE]),
     "preprocess": (False, [BOOL]),
     "concurrent_iterations": (1, [Interval(INT, 1, 256)]),
@@ -159,6 +159,20 @@ PARAMETERS: dict = {
     "enable_ensembling": (True, [BOOL]),
     "ensemble_iterations": (15, [Interval(INT, 1, 1000)]),
     "random_state": (None, [Interval(INT, 0, 2**32 - 1), NONE]),
+    # the classic display name of the run (automl_settings["name"])
+    "name": (None, [Kind((str,), "a str"), NONE]),
+    # later SDK names
+    "enable_voting_ensemble": (True, [BOOL]),
+    "enable_stack_ensemble": (True, [BOOL]),
+    "positive_label": (None, [Kind((str, int, float, bool), "a class label (a str, int, "
+                                  "float or bool)"), NONE]),
+    "cv_splits_indices": (None, [ANY]),
+    "training_data": (None, [ANY]),
+    "validation_data": (None, [ANY]),
+    "label_column_name": (None, [Kind((str,), "a column name"), NONE]),
+    "weight_column_name": (None, [Kind((str,), "a column name"), NONE]),
+    "cv_split_column_names": (None, [ANY]),
+    "compute_target": (None, [ANY]),
 }
 
 # later name: (classic name, converter from the later value to the classic one)
@@ -169,15 +183,21 @@ ALIASES = {
     "blocked_models": ("blacklist_models", lambda v: v),
     "allowed_models": ("whitelist_models", lambda v: v),
     "experiment_exit_score": ("exit_score", lambda v: v),
+    "experiment_timeout_hours": ("experiment_timeout_minutes",
+                                 lambda v: v * 60 if _is_real(v) else v),
 }
 _ALIAS_CONSTRAINTS = {
     "iteration_timeout_minutes": [TIME_LIMIT],
     "featurization": [Options(("auto", "off"))],
     "allowed_models": [SOME_NAMES, ALL_MODELS],
+    "experiment_timeout_hours": [TIME_LIMIT],
 }
 NO_LIMIT = ("max_time_sec", "experiment_timeout_minutes")
 
-ARRAY_SETTINGS = ("X", "y", "X_valid", "y_valid", "sample_weight")
+ARRAY_SETTINGS = ("X", "y", "X_valid", "y_valid", "sample_weight", "cv_splits_indices",
+                  "training_data", "validation_data")
+# what the driver's process loads from the run folder (data.joblib), when not a data_script
+INLINE = ("X", "y", "X_valid", "y_valid", "sample_weight", "cv_splits_indices")
 
 
 def _is_real(v):
@@ -225,7 +245,7 @@ class AutoMLConfig:
 
     def __repr__(self):
         shown = {k: v for k, v in self.settings.items()
-                 if k not in ARRAY_SETTINGS and v != PARAMETERS[k][0]}
+                 if k in PARAMETERS and k not in ARRAY_SETTINGS and v != PARAMETERS[k][0]}
         return "AutoMLConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def data_script_path(self) -> str | None:
@@ -234,7 +254,8 @@ class AutoMLConfig:
     def to_spec(self) -> dict:
         """The JSON-able part of the settings, as written to spec.json."""
         spec = {k: v for k, v in self.settings.items()
-                if k not in ARRAY_SETTINGS and k != "run_configuration"}
+                if k not in ARRAY_SETTINGS and k not in ("run_configuration", "compute_target")}
+        spec["cv_splits"] = self.settings["cv_splits_indices"] is not None
         for key in ("blacklist_models", "whitelist_models"):
             if spec[key] is not None:
                 spec[key] = sorted(spec[key])
@@ -271,6 +292,9 @@ def resolve(given: dict) -> dict:
     for name in NO_LIMIT:
         if settings[name] == math.inf:
             settings[name] = None
+    if settings["n_cross_validations"] == "auto":   # the later SDK's name for our default
+        settings["n_cross_validations"] = None
+    settings["notes"] = []   # said once in driver.log: how a setting was understood
     _check_related(settings)
     return settings
 
@@ -305,6 +329,19 @@ def _check_related(s):
                           "must be left unset: the validation data is used instead.")
     if (s["X_valid"] is None) != (s["y_valid"] is None):
         raise ConfigError("'X_valid' and 'y_valid' go together: give both or neither.")
+    if s["positive_label"] is not None and task != metrics.CLASSIFICATION:
+        raise ConfigError("'positive_label' is for classification (the class that binary "
+                          f"metrics count as positive); this task is {task!r}.")
+    if s["compute_target"] is not None and s["run_configuration"] is not None:
+        raise ConfigError("Give either 'compute_target' or 'run_configuration', not both "
+                          "(compute_target=t is short for a RunConfiguration whose target is t).")
+    frames.from_tables(s)
+    if s["cv_splits_indices"] is not None and (
+            s["n_cross_validations"] is not None or s["validation_size"] is not None
+            or s["X_valid"] is not None):
+        raise ConfigError("With 'cv_splits_indices' (or 'cv_split_column_names') the folds "
+                          "are given: leave 'n_cross_validations', 'validation_size' and "
+                          "'validation_data'/'X_valid' unset.")
     _check_data_source(s)
 
 
@@ -322,7 +359,7 @@ def _check_data_source(s):
             raise ConfigError(f"The 'path' setting names {s['path']!r}, which is not a "
                               "directory; give the project folder.")
     if script is not None:
-        s["data_script"] = _find_script(os.fspath(script), s["path"])
+        s["data_script"] = _find_script(os.fspath(script), s["path"], s["notes"])
     elif s["X"] is None or s["y"] is None:
         raise ConfigError("'X' and 'y' go together: give both (or a 'data_script').")
     else:
@@ -330,11 +367,17 @@ def _check_data_source(s):
         validate(s, source="AutoMLConfig")
 
 
-def _find_script(script, path) -> str:
+def _find_script(script, path, notes) -> str:
     candidates = [script] if os.path.isabs(script) else [os.path.abspath(script)]
     if path and not os.path.isabs(script):
         candidates.append(os.path.join(path, script))
     found = next((c for c in candidates if os.path.isfile(c)), None)
+    if found is None and path and os.path.isfile(os.path.join(path, os.path.basename(script))):
+        # The classic example wrote project_folder + "./get_data.py" (".../automl-remote./
+        # get_data.py"), and the old SDK found the script in `path`: so do we, and say so.
+        found = os.path.join(path, os.path.basename(script))
+        notes.append(f"data_script {script!r} does not exist; using {found}, the file of "
+                     "that name in 'path'")
     if found is None:
         raise ConfigError(f"The 'data_script' file {script!r} does not exist (looked at "
                           f"{', '.join(candidates)}); give a .py file that defines get_data().")

@@ -172,6 +172,20 @@ def validate(d: dict, source: str) -> None:
                           "in the same order.")
     if d.get("sample_weight") is not None:
         _check_weights(d["sample_weight"], len(y), source)
+    if d.get("cv_splits_indices") is not None:
+        from .frames import check_splits
+        d["cv_splits_indices"] = check_splits(d["cv_splits_indices"], len(y), source)
+    label = d.get("positive_label")
+    if task != REGRESSION and str(d.get("primary_metric")).endswith("_binary"):
+        k = len(np.unique(y))
+        if k != 2:
+            raise ConfigError(f"{source}: the primary_metric {d['primary_metric']!r} is for two "
+                              f"classes; 'y' has {k}. Use its _weighted or _macro form.")
+    if label is not None and task != REGRESSION:
+        present = set(np.unique(y).tolist())
+        if label not in present:
+            raise ConfigError(f"{source}: 'positive_label' {label!r} is not a class of 'y'; "
+                              f"its classes are {sorted(present, key=str)[:20]}.")
     folds = d.get("n_cross_validations") or 5
     if len(y) < max(folds, 2) * 2:
         raise ConfigError(f"{source}: 'X' has only {len(y)} rows; at least {folds * 2} are "

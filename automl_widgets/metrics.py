@@ -43,6 +43,16 @@ class Metric:
             return False
         return a > b if self.greater_is_better else a < b
 
+    def compute(self, y, pred, proba, classes, w, positive_label=None) -> float:
+        """The metric; a binary one of the positive class (positive_label, else the last
+        of the two sorted classes)."""
+        if self.name in BINARY:
+            if classes is None or len(classes) != 2:
+                return float("nan")
+            positive = positive_label if positive_label is not None else classes[-1]
+            return self.fn(y, pred, proba, classes, w, positive)
+        return self.fn(y, pred, proba, classes, w)
+
     def worst(self) -> float:
         return -math.inf if self.greater_is_better else math.inf
 
@@ -159,6 +169,28 @@ def _mape(y, p, w):
     return float(100 * np.average(err, weights=None if w is None else np.asarray(w)[keep]))
 
 
+# Binary classification only: the metric of one class, the positive one (positive_label,
+# else the last of the sorted classes, scikit-learn's pos_label=1 for 0/1 labels).
+BINARY = ("AUC_binary", "average_precision_score_binary", "f1_score_binary",
+          "precision_score_binary", "recall_score_binary")
+
+
+def _binary(kind):
+    def fn(y, pred, proba, classes, w, positive):
+        truth = np.asarray(y) == positive
+        if kind in ("AUC", "average_precision_score"):
+            column = proba[:, list(classes).index(positive)]
+            return getattr(skm, "roc_auc_score" if kind == "AUC" else kind)(
+                truth, column, sample_weight=w)
+        return getattr(skm, kind)(truth, np.asarray(pred) == positive, sample_weight=w,
+                                  zero_division=0)
+    return fn
+
+
+for _name in BINARY:
+    _register(_name, CLASSIFICATION, True, _binary(_name.rsplit("_", 1)[0]))
+
+
 _register("r2_score", REGRESSION, True, lambda y, p, pr, c, w: skm.r2_score(y, p, sample_weight=w))
 _register("spearman_correlation", REGRESSION, True, lambda y, p, pr, c, w: _spearman(y, p, w))
 _register("explained_variance", REGRESSION, True,
@@ -206,14 +238,17 @@ def computed(records, primary: str) -> list[str]:
     return sorted(found | {primary}, key=lambda k: (k != primary, k))
 
 
-def compute_all(task, y, pred, proba=None, classes=None, sample_weight=None) -> dict:
-    """Every metric of the task; a metric that cannot be computed is NaN, never an error."""
+def compute_all(task, y, pred, proba=None, classes=None, sample_weight=None,
+                positive_label=None) -> dict:
+    """Every metric of the task; a metric that cannot be computed is NaN, never an error.
+    The binary metrics only for two classes."""
     out = {}
+    binary = classes is not None and len(classes) == 2
     for metric in REGISTRY.values():
-        if metric.task != task:
+        if metric.task != task or (metric.name in BINARY and not binary):
             continue
         try:
-            value = float(metric.fn(y, pred, proba, classes, sample_weight))
+            value = float(metric.compute(y, pred, proba, classes, sample_weight, positive_label))
         except Exception:  # e.g. RMSLE of negative targets, AUC with one class present
             value = float("nan")
         out[metric.name] = value

@@ -152,7 +152,7 @@ def test_list_shows_runs_newest_first_and_filters_by_experiment(project, finishe
     try:
         out = cli(ws.path, "list").stdout.splitlines()
         assert out[0].split() == ["RUN", "ID", "EXPERIMENT", "STATUS", "CREATED", "METRIC",
-                                  "BEST"]
+                                  "BEST", "NAME"]
         ids = [line.split()[0] for line in out[1:]]
         assert ids[0] == new_id
         old = ws.find_run(old_id)

@@ -23,7 +23,7 @@ def cfg(**kw):
     ({"iterations": 1001}, "[1, 1000]. Got 1001"),
     ({"iterations": 2.5}, "'iterations' parameter"),
     ({"iterations": True}, "'iterations' parameter"),
-    ({"n_cross_validations": 1}, "'n_cross_validations' parameter of AutoMLConfig must be an int in the range [2, inf) or None. Got 1 instead."),
+    ({"n_cross_validations": 1}, "'n_cross_validations' parameter of AutoMLConfig must be an int in the range [2, inf), a str among {'auto'} or None. Got 1 instead."),
     ({"max_time_sec": 0}, "'max_time_sec' parameter of AutoMLConfig must be a float in the range (0, inf] (inf: no limit). Got 0 instead."),
     ({"validation_size": 1.5}, "'validation_size' parameter of AutoMLConfig must be a float in the range (0, 1)"),
     ({"concurrent_iterations": 0}, "'concurrent_iterations'"),

@@ -30,6 +30,7 @@ ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 LOCAL_PREFIXES = ("01",)
 LOCAL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name.startswith(LOCAL_PREFIXES)]
 SSH_NOTEBOOK = NOTEBOOKS_DIR / "02-remote-ssh.ipynb"
+CLASSIC_NOTEBOOK = NOTEBOOKS_DIR / "00-classic-remote-example.ipynb"
 DASK_NOTEBOOK = NOTEBOOKS_DIR / "03-dask-cluster.ipynb"
 CELL_TIMEOUT = 300  # seconds, per cell
 # prepare() on the test server's bare host installs numpy, scipy, scikit-learn, ... into a
@@ -103,7 +104,8 @@ def test_the_local_notebooks_are_found():
 
 
 def test_every_notebook_is_executed_by_a_test():
-    assert set(ALL_NOTEBOOKS) == set(LOCAL_NOTEBOOKS) | {SSH_NOTEBOOK, DASK_NOTEBOOK}
+    assert set(ALL_NOTEBOOKS) == set(LOCAL_NOTEBOOKS) | {SSH_NOTEBOOK, DASK_NOTEBOOK,
+                                                         CLASSIC_NOTEBOOK}
 
 
 @pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
@@ -292,6 +294,61 @@ def test_ssh_notebook_runs_against_the_test_server(sshd, tmp_path, monkeypatch):
     reattach = _outputs_text(_tagged(nb, "reattach"), "stdout")
     assert f"Run(id='{run_id}', experiment='automl_remote', status='Completed')" in reattach
     assert f"best iteration: {run_id}_" in reattach
+
+
+# ------------------------------------------------------- the classic example, verbatim
+
+@pytest.mark.timeout(15 * 60)
+def test_classic_example_runs_verbatim_on_this_machine(tmp_path, monkeypatch):
+    """Without AUTOML_SSH_HOST the notebook's target cell picks "local"; every other cell
+    is the classic example's, imports aside."""
+    monkeypatch.delenv("AUTOML_SSH_HOST", raising=False)
+    nb, work = execute(CLASSIC_NOTEBOOK, tmp_path)
+    run_folder = _check_ran_cleanly(nb, work)
+    lines = _check_classic(nb, run_folder)
+    assert lines[0].startswith("Parent Run ID: "), lines[:2]
+    assert "running on this machine" in _outputs_text(_tagged(nb, "target"), "stdout")
+    log = (run_folder / "driver.log").read_text()
+    assert "does not exist; using " in log and "get_data.py, the file of that name in " \
+        "'path'" in log, log[:2000]
+
+
+@pytest.mark.timeout(30 * 60)
+def test_classic_example_runs_verbatim_over_ssh(sshd, tmp_path, monkeypatch):
+    for name, value in {"AUTOML_SSH_HOST": sshd.host, "AUTOML_SSH_PORT": str(sshd.port),
+                        "AUTOML_SSH_USER": sshd.username, "AUTOML_SSH_KEY": sshd.key_path,
+                        "AUTOML_SSH_KNOWN_HOSTS": sshd.known_hosts_line()}.items():
+        monkeypatch.setenv(name, value)
+    nb, work = execute(CLASSIC_NOTEBOOK, tmp_path, timeout=SSH_CELL_TIMEOUT)
+    run_folder = _check_ran_cleanly(nb, work)
+    target = _outputs_text(_tagged(nb, "target"), "stdout")
+    assert "attaching a new dsvm." in target and "mydsvm: ready (" in target, target
+    lines = _check_classic(nb, run_folder)
+    assert lines[0] == "Running on remote compute: mydsvm", lines[:2]
+    code, out, err = sshd.run(["cat", f"{sshd.home}/.automl-widgets/runs/{run_folder.name}/"
+                                      "driver.log"])
+    assert code == 0 and "does not exist; using " in out, (err, out[:2000])
+
+
+def _check_classic(nb, run_folder) -> list:
+    """What both runs of the classic notebook show; returns the table's lines."""
+    run_id = run_folder.name
+    lines, rows = _table_rows(nb, run_id)
+    assert sorted(int(r[0]) for r in rows) == list(range(20)), rows
+    scores = [float(r[-2]) for r in rows if re.fullmatch(r"\d\.\d{4}", r[-2])]
+    assert len(scores) >= 10 and all(0.5 < s <= 1 for s in scores), rows   # AUC on digits
+    spec = json.loads((run_folder / "spec.json").read_text())
+    assert spec["name"].startswith("AutoML_Demo_Experiment_") and spec["iterations"] == 20
+    assert spec["data_script"].endswith("sample_projects/automl-remote/get_data.py")
+    # The widget, every child's metrics in pandas, the best model predicting held-out digits.
+    shown = [o for o in _tagged(nb, "widget").outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+    assert "AUC_weighted" in _outputs_text(_tagged(nb, "metrics"))
+    test = _outputs_text(_tagged(nb, "test"), "stdout")
+    predicted = re.search(r"predicted: \[([\d ]+)\]", test)
+    assert predicted and len(predicted.group(1).split()) == 10, test
+    assert f"details: {spec['name']} Completed" in test, test
+    return lines
 
 
 # --------------------------------------------------------------------------- on Dask

@@ -12,7 +12,13 @@ import paramiko
 import pytest
 from helpers import events, finished_once, running
 
-from automl_widgets import AutoMLConfig, AutoMLRun, Experiment, RunConfiguration
+from automl_widgets import (
+    AutoMLConfig,
+    AutoMLRun,
+    ComputeTargetException,
+    Experiment,
+    RunConfiguration,
+)
 from automl_widgets.compute import SSHCompute, SSHError
 from automl_widgets.compute.ssh import fingerprint
 from automl_widgets.engine.faults import VARIABLE as FAULTS
@@ -60,9 +66,12 @@ def remote_config(vm, project, **settings):
 
 
 def test_target_names_follow_the_rule_and_no_secret_is_stored(ws, sshd):
-    for bad in ("x", "1abc", "has space", "a" * 65, "semi;colon"):
-        with pytest.raises(SSHError, match="2 to 64 characters"):
+    # the classic rules: at most 64 characters, none of ` ~ ! @ # ... _ ... / ?
+    for bad in ("", "my_dsvm", "has space", "a" * 65, "semi;colon", "a/b", None):
+        with pytest.raises(ComputeTargetException, match="1 to 64 characters, none of"):
             SSHCompute.attach(ws, bad, address=sshd.host, username=sshd.username)
+    with pytest.raises(ComputeTargetException, match="No SSH compute target 'x'"):
+        SSHCompute(ws, "x")   # a good name, and nothing attached under it
     SSHCompute.attach(ws, "pw-box", address=sshd.host, port=sshd.port,
                       username=sshd.username, password=sshd.password)
     stored = ws.load_target("pw-box")

@@ -152,13 +152,14 @@ def cmd_list(args) -> int:
             run = Run(Experiment(ws, experiment), run_id)  # reads the folder: the truth
             run.close()  # one look is enough
             status, metric, best = run.status, run.spec["primary_metric"], run.best
+            name = run.spec.get("name") or ""
         except KeyError:  # its folder is gone: show what the index remembers
-            status, metric, best = f"{cached} (folder missing)", "", None
+            status, metric, best, name = f"{cached} (folder missing)", "", None, ""
         rows.append((run_id, experiment, status,
                      time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)), metric,
-                     "" if best is None else f"{best['score']:.4f}"))
+                     "" if best is None else f"{best['score']:.4f}", name))
     if rows:
-        print_table(("RUN ID", "EXPERIMENT", "STATUS", "CREATED", "METRIC", "BEST"), rows)
+        print_table(("RUN ID", "EXPERIMENT", "STATUS", "CREATED", "METRIC", "BEST", "NAME"), rows)
     else:
         print(f"No runs in workspace {ws.path}.")
     return 0
@@ -167,7 +168,8 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     run = find_run(open_workspace(args), args.run_id)
     d = run.get_details()
-    fields = [("Run", run.id), ("Experiment", d["experiment"]), ("Status", d["status"]),
+    fields = [("Run", run.id), ("Name", d["displayName"] or ""), ("Experiment", d["experiment"]),
+              ("Status", d["status"]),
               ("Task", run.spec["task"]), ("Metric", run.spec["primary_metric"]),
               ("Target", target_line(run.spec["target"])), ("Started", d["startTimeUtc"]),
               ("Ended", d["endTimeUtc"]), ("Stop reason", d["stopReason"]),

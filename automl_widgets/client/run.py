@@ -190,7 +190,8 @@ class Run(traitlets.HasTraits):
 
     def get_details(self) -> dict:
         s = self.state
-        return {"runId": self.id, "experiment": self.experiment.name, "status": s.status,
+        return {"runId": self.id, "displayName": self.spec.get("name"),
+                "experiment": self.experiment.name, "status": s.status,
                 "target": self.spec["target"]["name"], "startTimeUtc": _iso(s.start_time),
                 "endTimeUtc": _iso(s.end_time), "error": s.error, "stopReason": s.stop_reason,
                 "warnings": list(s.warnings), "data": dict(s.data_info),

@@ -235,7 +235,10 @@ class Experiment:
         ended Failed with the error, since its driver may have got as far as starting."""
         from ..compute import RunConfiguration
         from .run import Run
-        run_config = config.settings.get("run_configuration") or RunConfiguration()
+        run_config = config.settings.get("run_configuration")
+        if run_config is None and config.settings.get("compute_target") is not None:
+            run_config = RunConfiguration(config.settings["compute_target"])   # the shortcut
+        run_config = run_config or RunConfiguration()
         if not isinstance(run_config, RunConfiguration):
             raise ConfigError("The 'run_configuration' parameter of AutoMLConfig must be a "
                               "RunConfiguration (set its .target to a compute target). Got "
@@ -256,8 +259,9 @@ class Experiment:
             else:
                 spec["data"] = {"kind": "inline"}
                 import joblib
-                joblib.dump({k: config.settings[k] for k in
-                             ("X", "y", "X_valid", "y_valid", "sample_weight")},
+
+                from ..config import INLINE
+                joblib.dump({k: config.settings[k] for k in INLINE},
                             os.path.join(folder, INLINE_DATA))
             write_json(os.path.join(folder, SPEC), spec)
             with self.workspace._db() as db:

@@ -3,7 +3,7 @@ driver on a run folder, says whether it is alive, cancels, and mirrors a remote 
 everything else goes through the run folder."""
 from __future__ import annotations
 
-from .base import ComputeTarget
+from .base import ComputeTarget, ComputeTargetException
 from .dask import DaskCompute, DaskError
 from .local import LocalCompute
 from .ssh import SSHCompute, SSHError, UnknownHostError
@@ -45,5 +45,5 @@ def target_for(workspace, description: dict) -> ComputeTarget:
     return LocalCompute()
 
 
-__all__ = ["ComputeTarget", "DaskCompute", "DaskError", "LocalCompute", "RunConfiguration",
+__all__ = ["ComputeTarget", "ComputeTargetException", "DaskCompute", "DaskError", "LocalCompute", "RunConfiguration",
            "SSHCompute", "SSHError", "UnknownHostError", "target_for"]

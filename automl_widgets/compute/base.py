@@ -2,9 +2,35 @@
 the run folder (automl_widgets.protocol), which is the same wherever the driver runs."""
 from __future__ import annotations
 
+import re
 from typing import Protocol, runtime_checkable
 
 from ..protocol import CANCEL_RUN, cancel_iteration_request
+
+# The classic SDK's rule for compute target names.
+NAME_MAX = 64
+NAME_FORBIDDEN = "`~!@#$%^&*()=+_[]{}\\|;:'\",<>/?"
+NAME_RULE_TEXT = (f"1 to {NAME_MAX} characters, none of them whitespace nor any of "
+                  + " ".join(NAME_FORBIDDEN))
+
+
+class ComputeTargetException(RuntimeError):
+    """A compute target that cannot be found, named, reached or used; the classic SDK's
+    name, so `except ComputeTargetException:` around `SSHCompute(ws, name)` works as it did."""
+
+
+def check_name(name) -> None:
+    """Raise ComputeTargetException unless `name` follows the classic naming rules."""
+    bad = None if not isinstance(name, str) else (
+        "it is empty" if not name else
+        f"it is {len(name)} characters long" if len(name) > NAME_MAX else
+        "it has whitespace" if re.search(r"\s", name) else
+        "it has " + ", ".join(repr(c) for c in dict.fromkeys(name) if c in NAME_FORBIDDEN)
+        if any(c in NAME_FORBIDDEN for c in name) else None)
+    if not isinstance(name, str) or bad:
+        why = f" ({bad})" if bad else ""
+        raise ComputeTargetException(
+            f"Compute target name {name!r} is not valid{why}: use {NAME_RULE_TEXT}.")
 
 
 @runtime_checkable

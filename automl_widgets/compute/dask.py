@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
+from .base import NAME_RULE_TEXT
 from .local import LocalCompute
-from .ssh import NAME_RULE_TEXT, SSHError, _check_name
+from .ssh import SSHError, _check_name
 
 CONNECT_TIMEOUT = 5        # seconds attach() waits for the scheduler to answer
 ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://\S+")
@@ -64,6 +65,15 @@ class DaskCompute(LocalCompute):
     def describe(self) -> dict:
         return {"type": self.kind, "name": self.name, "address": self.address,
                 "security": self.security}
+
+    def wait_for_completion(self, show_output=False):
+        """The classic provisioning wait: here, check that the scheduler answers."""
+        info = self.scheduler_info()
+        if show_output:
+            threads = sum(w.get("nthreads", 0) for w in info.get("workers", {}).values())
+            print(f"{self.name}: {len(info.get('workers', {}))} worker(s), {threads} "
+                  f"thread(s) at {self.address}.")
+        return self
 
     def scheduler_info(self) -> dict:
         """What the scheduler says now: its workers and their threads."""

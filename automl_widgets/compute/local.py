@@ -39,5 +39,9 @@ class LocalCompute:
     def describe(self) -> dict:
         return {"type": "local", "name": self.name}
 
+    def wait_for_completion(self, show_output=False):
+        """Nothing to provision on this machine (the classic call, for symmetry)."""
+        return self
+
     def __repr__(self):
         return "LocalCompute()"

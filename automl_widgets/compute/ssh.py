@@ -10,18 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
 import shlex
 
 from ..protocol import REMOTE, request
-from .base import cancel_request
+from .base import ComputeTargetException, cancel_request, check_name
 
-NAME_RULE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,63}$")
-NAME_RULE_TEXT = ("2 to 64 characters: letters, digits and '-', starting with a letter")
 CONNECT_TIMEOUT = 15
 
 
-class SSHError(RuntimeError):
+class SSHError(ComputeTargetException):
     """An SSH target could not be reached or used; the message says what to do."""
 
 
@@ -161,6 +158,14 @@ class SSHCompute:
                            "Check the address, the port and that sshd runs there.") from None
         return client
 
+    def wait_for_completion(self, show_output=False):
+        """The classic provisioning wait: here, connect and prepare the machine (its run
+        environment), printing the progress with show_output. Returns self."""
+        self.prepare(progress=print if show_output else (lambda _line: None))
+        if show_output:
+            print(f"{self.name}: ready ({self.username or ''}@{self.address}:{self.port}).")
+        return self
+
     def prepare(self, progress=print) -> dict:
         """Check the remote and make its run environment (idempotent, near-free when
         nothing changed); remembers the result in the workspace."""
@@ -294,9 +299,7 @@ class SSHCompute:
                 client.close()
 
 
-def _check_name(name):
-    if not isinstance(name, str) or not NAME_RULE.match(name):
-        raise SSHError(f"Compute target name {name!r} is not valid: use {NAME_RULE_TEXT}.")
+_check_name = check_name
 
 
 def _resolve_alias(address, port, username, ssh_key):

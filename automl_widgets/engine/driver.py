@@ -69,7 +69,7 @@ class Driver:
         self.ensembling = False    # the ensembles' turn: the search's time is over
         self.hard_stopped = False  # experiment_timeout_minutes itself has passed
         s = self.spec
-        will_ensemble = s["enable_ensembling"] and s["iterations"] >= 3
+        will_ensemble = bool(_ensembles(s)) and s["iterations"] > len(_ensembles(s))
         # Time kept back from the search so the ensembles run before the deadline.
         self.reserve = (min(60.0, 0.1 * self.deadline_sec)
                         if will_ensemble and self.deadline_sec else 0.0)
@@ -269,6 +269,7 @@ class Driver:
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
                     ctx, members, self.spec["ensemble_iterations"], d)),
                 ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
+        jobs = [job for job in jobs if job[0] in _ensembles(self.spec)]
         while True:
             self.check_control()
             if self.hard_stopped or self.stop_reason in ("canceled", "scheduler_lost"):
@@ -336,6 +337,8 @@ class Driver:
         from .search import Searcher
         self.t0 = time.monotonic()
         self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
+        for note in self.spec.get("notes") or ():
+            log.info("note: %s", note)
         if self.spec["target"].get("type") == "dask" and not self.connect_dask():
             return
         loaded = self.load_data()
@@ -353,8 +356,9 @@ class Driver:
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"])
         catalog.preload(ctx.task)
-        ensembling = s["enable_ensembling"] and s["iterations"] >= 3
-        last = s["iterations"] - 2 if ensembling else s["iterations"]
+        wanted = _ensembles(s)
+        ensembling = bool(wanted) and s["iterations"] > len(wanted)
+        last = s["iterations"] - len(wanted) if ensembling else s["iterations"]
         n = self.search(ctx, last)
         if ensembling and len(self.completed) >= 2 and not self.hard_stopped and \
                 self.stop_reason not in ("canceled", "scheduler_lost"):
@@ -428,6 +432,15 @@ def _limit_threads(spec):
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, str(cores))
 
+def _ensembles(spec) -> list[str]:
+    """The ensembles the run ends with: enable_ensembling, and the later SDK's switches
+    for each (a spec written before they existed has neither: both)."""
+    if not spec["enable_ensembling"]:
+        return []
+    return [name for name, key in (("VotingEnsemble", "enable_voting_ensemble"),
+                                   ("StackEnsemble", "enable_stack_ensemble"))
+            if spec.get(key, True)]
+
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
@@ -461,3 +474,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+

@@ -48,9 +48,10 @@ def _primary(ctx, avg):
     metric = metrics.get(ctx.primary_metric)
     if ctx.task == metrics.CLASSIFICATION:
         pred = ctx.classes[np.argmax(avg, axis=1)]
-        value = metric.fn(ctx.y_eval, pred, avg, ctx.classes, _weights(ctx))
+        value = metric.compute(ctx.y_eval, pred, avg, ctx.classes, _weights(ctx),
+                               ctx.positive_label)
     else:
-        value = metric.fn(ctx.y_eval, avg, None, None, _weights(ctx))
+        value = metric.compute(ctx.y_eval, avg, None, None, _weights(ctx))
     return value if metric.greater_is_better else -value
 
 

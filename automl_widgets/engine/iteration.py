@@ -37,6 +37,7 @@ class Context:
     random_state: int
     n_jobs: int | None
     final_rows: tuple | None = None   # (X, y, w) to fit the saved model on, if not X, y
+    positive_label: object = None     # binary metrics' positive class (None: the last)
 
     @property
     def y_eval(self):
@@ -113,12 +114,14 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
 def fold_score(ctx, test, pred, proba) -> float:
     """The primary metric on one fold's rows."""
     w = None if ctx.sample_weight is None else ctx.sample_weight[test]
-    return metrics.get(ctx.primary_metric).fn(ctx.y[test], pred, proba, ctx.classes, w)
+    return metrics.get(ctx.primary_metric).compute(ctx.y[test], pred, proba, ctx.classes, w,
+                                                    ctx.positive_label)
 
 
 def score(ctx: Context, pred, proba) -> dict:
     w = ctx.sample_weight if ctx.y_valid is None else None
-    return metrics.compute_all(ctx.task, ctx.y_eval, pred, proba, ctx.classes, w)
+    return metrics.compute_all(ctx.task, ctx.y_eval, pred, proba, ctx.classes, w,
+                               positive_label=ctx.positive_label)
 
 
 def finish(ctx, model, pred, proba, out_dir) -> dict:

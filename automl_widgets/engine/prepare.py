@@ -38,8 +38,11 @@ def auto_holdout(spec, rows, columns) -> bool:
 def prepare(spec, folder) -> tuple[Context, dict]:
     d, source = load(spec, folder)
     checked = dict(d, task=spec["task"], preprocess=spec["preprocess"],
-                   n_cross_validations=spec["n_cross_validations"])
+                   n_cross_validations=spec["n_cross_validations"],
+                   positive_label=spec.get("positive_label"),
+                   primary_metric=spec["primary_metric"])
     datacheck.validate(checked, source)
+    given = checked.get("cv_splits_indices")   # the user's folds, checked
     task, rs = spec["task"], spec["random_state"]
     X, y = d["X"], datacheck.as_target(d["y"])
     w = None if d.get("sample_weight") is None else np.asarray(d["sample_weight"], float)
@@ -53,7 +56,7 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     holdout = spec["validation_size"]
     final_rows = None   # what the saved models are fitted on, if not the training rows
     if X_valid is None and not holdout and not spec["n_cross_validations"] and \
-            auto_holdout(spec, len(y), np.shape(X)[1]):
+            given is None and auto_holdout(spec, len(y), np.shape(X)[1]):
         holdout = 0.1
         final_rows = (X, y, w)   # our own choice of holdout: the models still get every row
     if X_valid is None and holdout:
@@ -64,6 +67,8 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         X, X_valid = take(X, train), take(X, valid)
         y_valid, y = y[valid], y[train]
         w = None if w is None else w[train]
+    elif X_valid is None and given is not None:
+        splits = given
     elif X_valid is None:
         from sklearn.model_selection import KFold, StratifiedKFold
         folds = spec["n_cross_validations"] or 5
@@ -74,7 +79,8 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     ctx = Context(task=task, primary_metric=spec["primary_metric"], X=X, y=y,
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
                   classes=classes, kinds=data.column_kinds(X) if spec["preprocess"] else None,
-                  sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows)
+                  sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows,
+                  positive_label=spec.get("positive_label"))
     info = {
         "rows": int(len(y)), "columns": int(np.shape(X)[1]), "sparse": sparse,
         "validation": ("cross_validation" if splits else "holdout"),

@@ -104,8 +104,18 @@ class RunFinished(Event):
     best_score: float | None = None
 
 
+@dataclass
+class RunContinued(Event):
+    """A finished run goes on (Run.continue_experiment): a new driver, more iterations."""
+    kind: ClassVar[str] = "run_continued"
+    pid: int | None = None
+    host: str | None = None
+    iterations: int = 0                 # the run's total from now on
+
+
 KINDS = {c.kind: c for c in (RunStarted, DataLoaded, IterationStarted, IterationPlaced,
-                             IterationFinished, CancelRequested, Warning, RunFinished)}
+                             IterationFinished, CancelRequested, Warning, RunFinished,
+                             RunContinued)}
 
 
 def parse(d: dict) -> Event | None:

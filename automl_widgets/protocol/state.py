@@ -38,6 +38,11 @@ class RunState:
         if isinstance(e, ev.RunStarted):
             self.status, self.start_time = Status.PREPARING, e.time
             self.driver = {"pid": e.pid, "host": e.host}
+        elif isinstance(e, ev.RunContinued):
+            self.status, self.error, self.stop_reason, self.end_time = (
+                Status.PREPARING, None, None, None)
+            self.driver = {"pid": e.pid, "host": e.host}
+            self.spec = dict(self.spec, iterations=e.iterations)
         elif isinstance(e, ev.DataLoaded):
             self.data_info = {k: v for k, v in e.to_dict().items()
                               if k not in ("seq", "event", "time", "v")}

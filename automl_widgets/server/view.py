@@ -183,7 +183,8 @@ def summary(run: Run, s: dict | None = None) -> dict:
     s = s or run.snapshot()
     best = next((r for r in s["iterations"] if r["iteration"] == s["best"]), None)
     return {
-        "id": run.id, "experiment": run.experiment.name, "status": s["status"],
+        "id": run.id, "name": run.spec.get("name") or "", "experiment": run.experiment.name,
+        "status": s["status"],
         "target": run.spec["target"]["name"],
         "target_description": target_description(run.spec["target"]),
         "live": not s["finished"],

@@ -8,6 +8,8 @@ export interface Best {
 
 export interface RunSummary {
   id: string;
+  name: string;   // the classic display name (automl_settings["name"]), or ''
+
   experiment: string;
   status: string;
   target: string;
@@ -63,7 +65,7 @@ export function filterExperiments(experiments: Experiment[], query: string): Exp
       continue;
     }
     const runs = e.runs.filter(r =>
-      matches([e.name, r.id, r.status, r.target, r.best?.pipeline ?? ''].join(' '))
+      matches([e.name, r.name, r.id, r.status, r.target, r.best?.pipeline ?? ''].join(' '))
     );
     if (runs.length) {
       out.push({ ...e, runs });

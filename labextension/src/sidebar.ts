@@ -132,7 +132,7 @@ export class AutoMLSidebar extends Widget {
     top.append(h('span', `aw-badge aw-badge-${r.status}`, r.status),
       h('span', 'aw-side-count', `${r.done} / ${r.total}`),
       h('span', 'aw-side-target', r.target));
-    const mid = h('div', 'aw-side-run-mid', r.best_text);
+    const mid = h('div', 'aw-side-run-mid', r.name ? `${r.name} · ${r.best_text}` : r.best_text);
     const bottom = h('div', 'aw-side-run-bottom', r.when_text);
     const actions = h('div', 'aw-side-actions');
     const copyId = h('button', 'aw-side-action jp-Button', 'Copy id');

@@ -10,7 +10,7 @@ import {
 } from '../src/model';
 
 const run = (over: Partial<RunSummary>): RunSummary => ({
-  id: 'AutoML_1', experiment: 'exp', status: 'Completed', target: 'local', live: false,
+  id: 'AutoML_1', name: '', experiment: 'exp', status: 'Completed', target: 'local', live: false,
   done: 3, total: 3, primary_metric: 'accuracy', best: { iteration: 1, value: 0.9, pipeline: 'Standardize SGD classifier' },
   created: 1, started: 1, ended: 2, duration: 1, link: null,
   best_text: 'accuracy 0.9000', when_text: '', ...over

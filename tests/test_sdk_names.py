@@ -1,0 +1,166 @@
+"""Code written for the classic SDK and for its later versions: every accepted name is
+checked like the others, and the ones that change a run are run for real."""
+import json
+import os
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from automl_widgets import (
+    AutoMLConfig,
+    ComputeTargetException,
+    ConfigError,
+    Experiment,
+    LocalCompute,
+    RunConfiguration,
+)
+from automl_widgets.compute import SSHCompute
+
+X = np.random.default_rng(0).normal(size=(60, 3))
+Y = np.array([0, 1] * 30)
+
+
+def frame():
+    d = load_breast_cancer(as_frame=True).frame
+    d["fold"] = np.arange(len(d)) % 3
+    d["w"] = np.where(d["target"] == 0, 2.0, 1.0)
+    return d
+
+
+def cfg(**kw):
+    base = dict(task="classification", X=X, y=Y)
+    base.update(kw)
+    return AutoMLConfig(**base)
+
+
+def test_name_and_the_classic_data_script_quirk(tmp_path):
+    project = tmp_path / "automl-remote"
+    project.mkdir()
+    (project / "get_data.py").write_text("def get_data():\n    return {}\n")
+    # project_folder + "./get_data.py", as the classic example wrote it
+    c = AutoMLConfig(task="classification", name="AutoML_Demo_Experiment_1.5",
+                     path=str(project), data_script=str(project) + "./get_data.py")
+    assert c.data_script == str(project / "get_data.py")
+    assert c.to_spec()["name"] == "AutoML_Demo_Experiment_1.5"
+    assert "the file of that name in 'path'" in c.to_spec()["notes"][0]
+    with pytest.raises(ConfigError, match="'name' parameter of AutoMLConfig must be a str"):
+        cfg(name=3)
+    with pytest.raises(ConfigError, match="does not exist"):   # not in path either
+        AutoMLConfig(task="classification", path=str(project),
+                     data_script=str(project) + "./other.py")
+
+
+def test_later_names_map_onto_ours():
+    assert cfg(experiment_timeout_hours=0.5).experiment_timeout_minutes == 30
+    assert cfg(experiment_timeout_hours=float("inf")).experiment_timeout_minutes is None
+    with pytest.raises(ConfigError, match="give only one"):
+        cfg(experiment_timeout_hours=1, experiment_timeout_minutes=30)
+    assert cfg(experiment_timeout_hours=1, experiment_timeout_minutes=60)
+    assert cfg(n_cross_validations="auto").n_cross_validations is None
+    with pytest.raises(ConfigError, match=r"a str among \{'auto'\}"):
+        cfg(n_cross_validations="five")
+    c = cfg(enable_voting_ensemble=False)
+    assert c.enable_voting_ensemble is False and c.enable_stack_ensemble is True
+    with pytest.raises(ConfigError, match="'enable_stack_ensemble' parameter .* must be a bool"):
+        cfg(enable_stack_ensemble="no")
+    assert cfg(enable_early_stopping=True).enable_early_stopping is True
+    assert cfg().enable_early_stopping is False   # our default, not the later SDK's
+    assert isinstance(cfg(compute_target=LocalCompute()).compute_target, LocalCompute)
+    with pytest.raises(ConfigError, match="either 'compute_target' or 'run_configuration'"):
+        cfg(compute_target="local", run_configuration=RunConfiguration())
+    assert cfg(positive_label=0).positive_label == 0
+    with pytest.raises(ConfigError, match="'positive_label' 7 is not a class of 'y'"):
+        cfg(positive_label=7)
+    with pytest.raises(ConfigError, match="'positive_label' is for classification"):
+        cfg(task="regression", y=np.arange(60.0), positive_label=1)
+
+
+def test_training_data_with_label_weight_validation_and_fold_columns():
+    d = frame()
+    train, valid = d.iloc[:450], d.iloc[450:]
+    c = AutoMLConfig(task="classification", training_data=train, label_column_name="target",
+                     weight_column_name="w", validation_data=valid)
+    assert list(c.X.columns) == [k for k in d.columns if k not in ("target", "w")]
+    assert (c.y == train["target"].to_numpy()).all()
+    assert (c.sample_weight == train["w"].to_numpy()).all()
+    assert len(c.X_valid) == len(valid) and "target" not in c.X_valid.columns
+    # one column of fold numbers: each fold validates on its rows
+    c = AutoMLConfig(task="classification", training_data=train, label_column_name="target",
+                     cv_split_column_names=["fold"])
+    assert "fold" not in c.X.columns and len(c.cv_splits_indices) == 3
+    for k, (tr, va) in enumerate(c.cv_splits_indices):
+        assert (train["fold"].to_numpy()[va] == k).all() and len(tr) + len(va) == len(train)
+    # the classic form: one 1/0 column per split
+    two = train.assign(s1=(np.arange(len(train)) % 2), s2=1 - (np.arange(len(train)) % 2))
+    c = AutoMLConfig(task="classification", training_data=two, label_column_name="target",
+                     cv_split_column_names=["s1", "s2"])
+    assert [len(v) for _, v in c.cv_splits_indices] == [225, 225]
+    for bad, message in [
+        (dict(training_data=train), "needs 'label_column_name'"),
+        (dict(training_data=train.to_numpy(), label_column_name="target"),
+         "must be a pandas DataFrame"),
+        (dict(training_data=train, label_column_name="label"),
+         "'label_column_name' 'label' is not a column of 'training_data'"),
+        (dict(training_data=train, label_column_name="target", weight_column_name="weight"),
+         "'weight_column_name' 'weight' is not a column"),
+        (dict(training_data=train, label_column_name="target", X=X), "not both"),
+        (dict(label_column_name="target", X=X, y=Y), "goes with 'training_data'"),
+        (dict(training_data=train, label_column_name="target", cv_split_column_names="fold"),
+         "must be a non-empty list of column names"),
+        (dict(training_data=train, label_column_name="target", cv_split_column_names=["f"]),
+         "names ['f'], which are not columns"),
+        (dict(training_data=train, label_column_name="target", cv_split_column_names=["fold"],
+              n_cross_validations=3), "the folds are given"),
+    ]:
+        with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+            AutoMLConfig(task="classification", **bad)
+
+
+def test_cv_splits_indices_are_checked():
+    folds = [(np.arange(30, 60), np.arange(30)), (np.arange(30), np.arange(30, 60))]
+    assert len(cfg(cv_splits_indices=folds).cv_splits_indices) == 2
+    for bad, message in [([], "non-empty list"), ([(np.arange(3),)], "must be a pair"),
+                         ([([0, 1], [60])], "validation index 60, outside the 60 rows"),
+                         ([([0.5], [1])], "must be a non-empty 1-d list of row numbers")]:
+        with pytest.raises(ConfigError, match=message):
+            cfg(cv_splits_indices=bad)
+    with pytest.raises(ConfigError, match="the folds are given"):
+        cfg(cv_splits_indices=folds, validation_size=0.2)
+
+
+def test_target_names_follow_the_classic_rules_and_a_missing_one_raises(ws):
+    for bad in ("", "my_dsvm", "a b", "x" * 65, "a/b", "semi;colon", "q?"):
+        with pytest.raises(ComputeTargetException, match="1 to 64 characters, none of"):
+            SSHCompute.attach(ws, bad, address="127.0.0.1")
+    with pytest.raises(ComputeTargetException, match="No SSH compute target 'mydsvm'"):
+        SSHCompute(ws, "mydsvm")
+    assert SSHCompute.attach(ws, "my.dsvm-2", address="127.0.0.1").name == "my.dsvm-2"
+
+
+def test_a_run_from_a_table_with_fold_column_weights_binary_metric_and_one_ensemble(ws):
+    d = frame()
+    run = Experiment(ws, "later").submit(AutoMLConfig(
+        task="classification", training_data=d, label_column_name="target",
+        weight_column_name="w", cv_split_column_names=["fold"], iterations=4,
+        enable_voting_ensemble=False, experiment_timeout_hours=0.25, positive_label=0,
+        primary_metric="recall_score_binary", name="from a table", compute_target="local",
+        whitelist_models=["LogisticRegression", "DecisionTree"], random_state=0))
+    run.wait_for_completion()
+    assert run.get_status() == "Completed", run.error
+    assert run.get_details()["displayName"] == "from a table"
+    assert run.get_details()["data"]["folds"] == 3
+    pipelines = [r["pipeline"] for r in run.iterations]
+    assert pipelines[-1] == "StackEnsemble" and "VotingEnsemble" not in pipelines
+    # recall of class 0 (malignant), the positive label here, with the table's weights
+    best = run.get_children()[run.best["iteration"]]
+    assert 0 < best.get_metrics()["recall_score_binary"] <= 1
+    spec = json.load(open(os.path.join(run.folder, "spec.json")))
+    assert spec["positive_label"] == 0 and spec["cv_splits"] is True
+    model = run.get_output()[1]
+    assert model.predict(d.drop(columns=["target", "w", "fold"]).iloc[:5]).shape == (5,)
+
+
+def test_a_binary_metric_needs_two_classes():
+    with pytest.raises(ConfigError, match="'AUC_binary' is for two classes; 'y' has 3"):
+        cfg(y=np.array([0, 1, 2] * 20), primary_metric="AUC_binary")
