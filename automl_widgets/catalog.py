@@ -239,6 +239,17 @@ def family_of(pipeline: str | None) -> str:
     return pipeline
 
 
+def keys_of(pipeline: str | None, task: str) -> tuple[str, str] | None:
+    """(preprocessor key, estimator key) of a pipeline's name; None for an ensemble or a
+    name this catalog does not make."""
+    for pk, p in PREPROCESSORS.items():
+        if pipeline and pipeline.startswith(p.display + " "):
+            rest = pipeline[len(p.display) + 1:]
+            return next(((pk, ek) for ek, c in estimators(task).items() if c.display == rest),
+                        None)
+    return None
+
+
 def allowed_estimators(task, allowed=None, blocked=None, sparse=False, rows=None,
                        integer_labels=True) -> list[str]:
     """The estimators a run may use: allowed, not blocked, and fit for the data."""

@@ -164,3 +164,67 @@ def test_a_run_from_a_table_with_fold_column_weights_binary_metric_and_one_ensem
 def test_a_binary_metric_needs_two_classes():
     with pytest.raises(ConfigError, match="'AUC_binary' is for two classes; 'y' has 3"):
         cfg(y=np.array([0, 1, 2] * 20), primary_metric="AUC_binary")
+
+
+def test_continue_a_canceled_run_then_reattach_from_a_new_process(ws, monkeypatch):
+    import subprocess
+    import sys
+
+    from automl_widgets.engine.faults import VARIABLE as FAULTS
+    from automl_widgets.widget import RunDetails
+    monkeypatch.setenv(FAULTS, "3=hang")
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "continued").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=8, n_cross_validations=3, random_state=0,
+        whitelist_models=["LogisticRegression", "DecisionTree", "SGD", "KNN"]))
+    assert run.wait_until(lambda r: (r.state.iterations.get(3) or {}).get("status") == "Running",
+                          timeout=120)
+    with pytest.raises(ConfigError, match="only a finished or canceled run can be continued"):
+        run.continue_experiment(iterations=2)
+    run.cancel()
+    run.wait_for_completion()
+    assert run.get_status() == "Canceled"
+    before = {r["iteration"]: r for r in run.iterations}
+    assert max(before) == 3 and before[3]["status"] == "Canceled"
+    details = RunDetails(run)
+    monkeypatch.delenv(FAULTS)
+    for bad, message in [(dict(iterations=0), "must be an int in the range"),
+                         (dict(iterations=2, X=X), "give both 'X' and 'y'"),
+                         (dict(iterations=2, experiment_timeout_minutes=-1), "must be a float")]:
+        with pytest.raises(ConfigError, match=message):
+            run.continue_experiment(**bad)
+    run.continue_experiment(iterations=5, experiment_timeout_minutes=10)
+    assert run.get_status() in ("Preparing", "Running")   # live again at once, not Canceled
+    run.wait_for_completion()
+    assert run.get_status() == "Completed", run.error
+    after = {r["iteration"]: r for r in run.iterations}
+    assert sorted(after) == list(range(9))   # the next numbers: 4 to 8, ensembles last
+    assert {n: after[n]["status"] for n in before} == {n: r["status"] for n, r in before.items()}
+    assert [after[n]["pipeline"] for n in (7, 8)] == ["VotingEnsemble", "StackEnsemble"]
+    stacked = after[8]["params"]["stacked_iterations"]
+    assert any(n < 3 for n in stacked) and any(4 <= n < 7 for n in stacked), stacked
+    # the searcher started from what ran: no family's default twice
+    defaults = [after[n]["pipeline"] for n in range(7) if not after[n]["params"]]
+    assert len(defaults) == len(set(defaults)), defaults
+    # the widget followed the run back to life, to its end
+    assert details.wait_until(lambda d: len(d.rows) == 9 and d.header["status"] == "Completed")
+    assert "iterations 9 / 9" in details.header["line"]
+    code = (f"from automl_widgets import AutoMLRun, Experiment, Workspace\n"
+            f"r = AutoMLRun(Experiment(Workspace.from_config({ws.path!r}), 'continued'), "
+            f"{run.id!r})\nprint(r.get_status(), [i['iteration'] for i in r.iterations])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == f"Completed {list(range(9))}", out.stderr[-2000:]
+
+
+def test_continue_on_new_data_keeps_the_old_iterations_out_of_the_ensembles(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "continued").submit(AutoMLConfig(
+        task="classification", X=X[:300], y=y[:300], iterations=4, n_cross_validations=3,
+        random_state=0, whitelist_models=["LogisticRegression", "DecisionTree"]))
+    run.wait_for_completion()
+    run.continue_experiment(iterations=4, X=X, y=y)
+    run.wait_for_completion()
+    assert run.get_status() == "Completed", run.error
+    stacked = run.iterations[-1]["params"]["stacked_iterations"]
+    assert stacked and all(n >= 4 for n in stacked), stacked
+    assert run.get_details()["data"]["rows"] == len(y)

@@ -15,7 +15,9 @@ import traitlets
 from .. import metrics
 from ..protocol import (
     CANCEL_RUN,
+    CONTROL,
     DRIVER_LOG,
+    INLINE_DATA,
     LOG,
     MODEL,
     REMOTE,
@@ -29,6 +31,7 @@ from ..protocol import (
     read_json,
     request,
     requests,
+    write_json,
 )
 from . import console
 
@@ -85,6 +88,13 @@ class Run(traitlets.HasTraits):
             for e in events:
                 self.state.apply(e)
             changed = bool(events)
+            if self.spec.get("continued"):
+                self.state.spec = dict(self.state.spec, continued=self.spec["continued"])
+                was = self.state.finished
+                self.state.reopen()
+                changed |= was and not self.state.finished
+            if self.state.spec.get("iterations") != self.spec.get("iterations"):
+                self.spec = dict(self.spec, iterations=self.state.spec["iterations"])
             if not self.state.finished and \
                     time.monotonic() - self._last_alive_check > LIVENESS_INTERVAL:
                 self._last_alive_check = time.monotonic()
@@ -115,6 +125,20 @@ class Run(traitlets.HasTraits):
                 changes[n] = size
         if changes:
             self.log_sizes = {**self.log_sizes, **changes}
+
+    def _wake_if_continued(self):
+        """A finished run is followed no more; if its events grew (continue_experiment from
+        another process), follow it again. One stat."""
+        if not self.state.finished or (self._thread is not None and self._thread.is_alive()):
+            return
+        try:
+            grown = os.stat(self._reader.path).st_size > self._reader.offset
+        except OSError:
+            return
+        if grown:
+            self.refresh()
+            if not self.state.finished:
+                self._follow()
 
     def _driver_gone(self) -> bool:
         events = self._reader.read_new()  # it may have finished just now
@@ -174,6 +198,7 @@ class Run(traitlets.HasTraits):
 
     def snapshot(self) -> dict:
         """A consistent copy of what is known of the run, safe to use from any thread."""
+        self._wake_if_continued()
         with self._changed:
             s = self.state
             return {"status": s.status, "finished": s.finished, "error": s.error,
@@ -254,6 +279,67 @@ class Run(traitlets.HasTraits):
         if isinstance(iteration, bool) or not isinstance(iteration, int) or not 0 <= iteration < n_max:
             raise ValueError(f"iteration must be an int in [0, {n_max - 1}]; got {iteration!r}.")
         request(self.folder, cancel_iteration_request(iteration))
+
+    def continue_experiment(self, iterations, experiment_timeout_minutes=None, X=None, y=None):
+        """Go on with a finished or canceled run: `iterations` more, numbered after the last
+        one, the searcher warm-started from every recorded proposal and score, and the
+        ensembles made again at the end over all iterations. Optionally on new data (X and
+        y; the earlier iterations then still teach the searcher, but only the new ones
+        make the ensembles). The run is Running again and every view follows it."""
+        from ..config import INLINE, INT, PARAMETERS, Interval, _check
+        from ..datacheck import ConfigError, validate
+        owner = "continue_experiment"
+        _check(owner, "iterations", iterations, [Interval(INT, 1, 1000)])
+        _check(owner, "experiment_timeout_minutes", experiment_timeout_minutes,
+               PARAMETERS["experiment_timeout_minutes"][1])
+        if not self.state.finished:
+            raise ConfigError(f"Run {self.id} is {self.status}: only a finished or canceled run "
+                              "can be continued (wait_for_completion() first).")
+        if self._mirror is not None:
+            raise ConfigError(f"Run {self.id} ran on the SSH target "
+                              f"{self.spec['target']['name']!r}: continue_experiment works for "
+                              "runs on this machine and on Dask clusters (a remote run folder "
+                              "is not written from here). Submit a new run instead.")
+        if (X is None) != (y is None):
+            raise ConfigError("continue_experiment: give both 'X' and 'y', or neither.")
+        spec = read_json(os.path.join(self.folder, SPEC))
+        if X is not None:
+            data = {"task": spec["task"], "X": X, "y": y, "preprocess": spec["preprocess"],
+                    "primary_metric": spec["primary_metric"],
+                    "positive_label": spec.get("positive_label")}
+            validate(data, source=owner)
+            import joblib
+            joblib.dump({k: data.get(k) for k in INLINE},
+                        os.path.join(self.folder, INLINE_DATA))
+            spec.update(data={"kind": "inline"}, data_script=None, cv_splits=False)
+        done = max(self.state.iterations, default=-1) + 1
+        if experiment_timeout_minutes == float("inf"):
+            experiment_timeout_minutes = None
+        spec.update(iterations=done + iterations,
+                    experiment_timeout_minutes=experiment_timeout_minutes,
+                    continued=list(spec.get("continued") or []) + [
+                        {"time": time.time(), "from": done, "iterations": iterations}])
+        for name in requests(self.folder):   # the old cancel must not stop the new driver
+            os.remove(os.path.join(self.folder, CONTROL, name))
+        write_json(os.path.join(self.folder, SPEC), spec)
+        self.spec = dict(self.spec, **{k: spec[k] for k in (
+            "iterations", "experiment_timeout_minutes", "continued")})
+        self.state.spec = dict(self.state.spec, **self.spec)
+        self._last_alive_check = time.monotonic()   # the new driver needs a moment to start
+        self.experiment.workspace.record_status(self.id, Status.NOT_STARTED)
+        self.target.start(self.folder)
+        self._guessed = False
+        self._follow()
+        return self
+
+    def _follow(self):
+        """Start following the run folder again (a continued run)."""
+        self._stop.clear()
+        self.refresh()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._sync, name=f"sync-{self.id}",
+                                            daemon=True)
+            self._thread.start()
 
     def cancel_requests(self) -> set[int]:
         """Iterations whose cancel was asked (by any process) and not yet acted on."""

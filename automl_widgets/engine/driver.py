@@ -19,6 +19,7 @@ import time
 
 from ..protocol import (
     CANCEL_RUN,
+    PREDICTIONS,
     SPEC,
     EventWriter,
     Status,
@@ -336,7 +337,12 @@ class Driver:
         from .. import catalog
         from .search import Searcher
         self.t0 = time.monotonic()
-        self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
+        prior = self.prior()
+        if prior is None:
+            self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
+        else:
+            self.emit(ev.RunContinued(pid=os.getpid(), host=os.uname().nodename,
+                                      iterations=self.spec["iterations"]))
         for note in self.spec.get("notes") or ():
             log.info("note: %s", note)
         if self.spec["target"].get("type") == "dask" and not self.connect_dask():
@@ -359,7 +365,7 @@ class Driver:
         wanted = _ensembles(s)
         ensembling = bool(wanted) and s["iterations"] > len(wanted)
         last = s["iterations"] - len(wanted) if ensembling else s["iterations"]
-        n = self.search(ctx, last)
+        n = self.search(ctx, last, start=0 if prior is None else self.resume(prior, ctx))
         if ensembling and len(self.completed) >= 2 and not self.hard_stopped and \
                 self.stop_reason not in ("canceled", "scheduler_lost"):
             self.ensembles(ctx, n)
@@ -382,6 +388,46 @@ class Driver:
                      "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
                                  reason=self.stop_reason or "iterations_done"))
+
+    def prior(self):
+        """The run so far when this driver continues it (continue_experiment), else None."""
+        from ..protocol import EventReader, RunState
+        events = EventReader(self.folder).read_new()
+        if not events:
+            return None
+        state = RunState(self.spec)
+        for e in events:
+            state.apply(e)
+        return state
+
+    def resume(self, prior, ctx) -> int:
+        """Learn from the iterations of the run so far: the searcher is told each proposal
+        and score, and those whose predictions fit today's data join the ensembles (which
+        are made again at the end, over all). Returns the next iteration's number."""
+        from .. import catalog
+        rows = len(ctx.y_eval)
+        for n, rec in sorted(prior.iterations.items()):
+            completed = rec.get("status") == Status.COMPLETED
+            score = rec.get("score") if completed else None
+            keys = catalog.keys_of(rec.get("pipeline"), ctx.task)
+            if keys is None:   # an ensemble of the earlier part: its score still counts
+                if score is not None and (self.best is None or self.metric.better(score, self.best)):
+                    self.best = score
+                continue
+            self.searcher.warm(*keys, rec.get("params") or {}, score,
+                               rec.get("duration") if completed else None)
+            if score is None or score != score:
+                continue
+            if self.best is None or self.metric.better(score, self.best):
+                self.best = score
+            if _prediction_rows(iteration_dir(self.folder, n)) == rows:
+                self.completed.append((n, iteration_dir(self.folder, n), score, keys[1]))
+                self.durations.append(rec.get("duration") or 0.0)
+        start = max(prior.iterations, default=-1) + 1
+        log.info("continuing the run at iteration %d: %d earlier iteration(s) completed and "
+                 "fit today's data (ensemble members and the searcher's start)", start,
+                 len(self.completed))
+        return start
 
     def connect_dask(self) -> bool:
         """Reach the cluster; a run that cannot ends Failed, saying where it looked."""
@@ -431,6 +477,15 @@ def _limit_threads(spec):
     if isinstance(cores, int) and cores > 0:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, str(cores))
+
+def _prediction_rows(folder) -> int | None:
+    import numpy as np  # here: the driver's starter stays light
+    try:
+        with np.load(os.path.join(folder, PREDICTIONS), allow_pickle=True) as f:
+            return len(f["pred"])
+    except (OSError, KeyError, ValueError):
+        return None
+
 
 def _ensembles(spec) -> list[str]:
     """The ensembles the run ends with: enable_ensembling, and the later SDK's switches

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from .. import catalog
@@ -164,6 +164,34 @@ class Searcher:
                 break
         return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
 
+    def warm(self, preprocessor, estimator, params, score, seconds=None) -> None:
+        """An iteration of an earlier part of the run (continue_experiment), told as if it
+        had been asked now: its family's default is not tried again, its cost and score
+        teach the cost model and TPE."""
+        if preprocessor not in self.preprocessors or estimator not in self.estimators:
+            return
+        if not params:
+            self.defaults = [(p, e) for p, e in self.defaults if e != estimator]
+        proposal = Proposal(preprocessor, estimator, dict(params or {}))
+        if seconds is not None:
+            self.costs.observe(proposal, seconds)
+        if score is None or math.isnan(score):
+            return
+        self.family_best[estimator] = max(self.family_best.get(estimator, -math.inf),
+                                          self.sign * score)
+        space = catalog.estimators(self.task)[estimator].space
+        dists = dict(self._top)
+        dists.update({f"{estimator}.{k}": _distribution(space[k]) for k in proposal.params
+                      if k in space})
+        try:
+            self.study.add_trial(create_trial(
+                params={k: v for k, v in _named(proposal).items() if k in dists},
+                distributions=dists, value=self.sign * score))
+        except ValueError:   # a value outside today's space: keep what it says of the family
+            self.study.add_trial(create_trial(
+                params={"preprocessor": preprocessor, "estimator": estimator},
+                distributions=self._top, value=self.sign * score))
+
     def tell(self, proposal: Proposal, score: float | None, seconds=None,
              pruned_at=None) -> None:
         """score None (failed, canceled, timed out) or NaN means: learned nothing good.
@@ -218,6 +246,13 @@ def _named(proposal) -> dict:
 
 def _shrunk_from(proposal) -> bool:
     return _named(proposal) != proposal.trial.params
+
+
+def _distribution(spec):
+    if spec[0] == "cat":
+        return CategoricalDistribution(spec[1])
+    kind, low, high, log = spec
+    return (IntDistribution if kind == "int" else FloatDistribution)(low, high, log=log)
 
 
 def _suggest(trial, name, spec):

@@ -88,6 +88,15 @@ class RunState:
                 self.best is None or self.better(rec["score"], self.iterations[self.best]["score"])):
             self.best = n
 
+    def reopen(self) -> None:
+        """A finished run that spec.json says was continued after it ended: live again
+        until its new driver's run_continued (or, if that driver dies first, the reader's
+        verdict). Without this a reader would take the old run_finished for the end."""
+        continued = self.spec.get("continued") or []
+        if self.finished and continued and continued[-1]["time"] > (self.end_time or 0):
+            self.status, self.error, self.stop_reason, self.end_time = (
+                Status.PREPARING, None, None, None)
+
     def end(self, status: Status, error=None, reason=None, t=None) -> None:
         """The run is over: so is every iteration still running, with the reason."""
         self.status, self.error, self.stop_reason = status, error, reason

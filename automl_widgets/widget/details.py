@@ -130,6 +130,11 @@ class RunDetails(anywidget.AnyWidget):
     # ---- keeping up ------------------------------------------------------------------
     def _run_changed(self, _change):
         self._dirty.set()
+        with self._lock:   # the loop ends with a finished run; a continued one needs it again
+            if not self._closed.is_set() and not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=f"details-{self.run.id}",
+                                                daemon=True)
+                self._thread.start()
 
     def _loop(self):
         while not self._closed.is_set():
