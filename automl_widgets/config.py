@@ -130,7 +130,9 @@ TIME_LIMIT = Interval(REAL, 0, math.inf, "right", " (inf: no limit)")
 # name: (default, constraints)
 PARAMETERS: dict = {
     "task": (None, [Options(metrics.TASKS)]),
-    "primary_metric": (None, [Kind((str,), "a metric name"), NONE]),
+    "primary_metric": (None, [Kind((str,), "a metric name"),
+                              Kind((object,), "a scorer from sklearn.metrics.make_scorer"),
+                              NONE]),
     "iterations": (100, [Interval(INT, 1, 1000)]),
     "max_time_sec": (3600, [TIME_LIMIT]),
     "n_cross_validations": (None, [Interval(INT, 2, None), Options(("auto",)), NONE]),
@@ -301,14 +303,21 @@ def resolve(given: dict) -> dict:
 
 def _check_related(s):
     task = s["task"]
-    valid_metrics = metrics.names(task)
     if s["primary_metric"] is None:
         s["primary_metric"] = metrics.DEFAULT_PRIMARY[task]
+    elif metrics.is_scorer(s["primary_metric"]):
+        s["primary_metric"] = metrics.from_scorer(s["primary_metric"], task)
+    elif not isinstance(s["primary_metric"], str):
+        raise ConfigError("The 'primary_metric' parameter of AutoMLConfig must be a metric name "
+                          "or a scorer from sklearn.metrics.make_scorer. Got "
+                          f"{s['primary_metric']!r} instead.")
+    valid_metrics = metrics.names(task)   # custom ones registered included
     if s["primary_metric"] not in valid_metrics:
         raise ConfigError(
             f"The 'primary_metric' {s['primary_metric']!r} is not a {task} metric."
             f"{suggest(s['primary_metric'], valid_metrics)} Valid for {task}: "
             f"{', '.join(valid_metrics)}.")
+    s["custom_metrics"] = metrics.custom_entries(task)
     models = catalog.model_names(task)
     for key in ("whitelist_models", "blacklist_models"):
         if s[key] is None:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ConfigError  # noqa: F401 - raised here, imported from here elsewhere
 from .metrics import REGRESSION
-
-
-class ConfigError(ValueError):
-    """A setting of AutoMLConfig (or the data it names) is not valid."""
-
 
 KEYS = ("X", "y", "X_valid", "y_valid", "sample_weight")
 

@@ -211,6 +211,132 @@ _register("mean_absolute_percentage_error", REGRESSION, False, lambda y, p, pr, 
 
 DEFAULT_PRIMARY = {CLASSIFICATION: "accuracy", REGRESSION: "r2_score"}
 
+# ---- custom metrics ----------------------------------------------------------------------
+# A user's function, registered here by name or given as a scikit-learn scorer. It travels
+# to the target inside spec.json, pickled by value with cloudpickle (so a function defined
+# in a notebook works there too); readers only learn its name, task and direction.
+CUSTOM: dict[str, dict] = {}
+
+
+def register(name, func, greater_is_better=True, task=CLASSIFICATION, needs_proba=False,
+             **kwargs) -> str:
+    """Make `name` a metric of `task`: func(y_true, y_pred, **kwargs), or with
+    needs_proba=True func(y_true, probabilities) (for two classes, the second class's
+    column). It may then be the primary_metric, and every run of the task computes it."""
+    from .errors import ConfigError
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError(f"A custom metric's name must be a Python identifier; got {name!r}.")
+    if name in REGISTRY and name not in CUSTOM:
+        raise ConfigError(f"{name!r} is a built-in metric; give your metric another name.")
+    if not callable(func):
+        raise ConfigError(f"The function of metric {name!r} must be callable; got {func!r}.")
+    if task not in TASKS:
+        raise ConfigError(f"The task of metric {name!r} must be one of {list(TASKS)}; got {task!r}.")
+    _install(name, func, bool(greater_is_better), task, "proba" if needs_proba else "predict",
+             kwargs)
+    return name
+
+
+def from_scorer(scorer, task) -> str:
+    """Register a scorer made with sklearn.metrics.make_scorer; returns its metric name."""
+    func = scorer._score_func
+    name = getattr(func, "__name__", "") or "custom_metric"
+    name = name if name.isidentifier() and name != "<lambda>" else "custom_metric"
+    response = getattr(scorer, "_response_method", "predict")
+    needs_proba = response != "predict" and "predict" not in (
+        response if isinstance(response, (list, tuple)) else [response])
+    return register(name, func, greater_is_better=scorer._sign > 0, task=task,
+                    needs_proba=needs_proba, **dict(scorer._kwargs))
+
+
+def is_scorer(value) -> bool:
+    return hasattr(value, "_score_func") and hasattr(value, "_sign")
+
+
+def _install(name, func, greater_is_better, task, response, kwargs):
+    import inspect
+    try:
+        weighted = "sample_weight" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        weighted = False
+
+    def fn(y, pred, proba, classes, w):
+        if response == "proba":
+            if proba is None:
+                return float("nan")
+            pred = proba[:, 1] if proba.shape[1] == 2 else proba
+        extra = {"sample_weight": w} if weighted and w is not None else {}
+        return func(y, pred, **kwargs, **extra)
+    REGISTRY[name] = Metric(name, task, greater_is_better, fn)
+    CUSTOM[name] = {"func": func, "greater_is_better": greater_is_better, "task": task,
+                    "response": response, "kwargs": kwargs}
+
+
+def custom_entries(task) -> dict:
+    """The task's custom metrics as spec.json carries them; raises ConfigError if one
+    cannot be pickled."""
+    import base64
+
+    import cloudpickle
+
+    from .errors import ConfigError
+    out = {}
+    for name, c in CUSTOM.items():
+        if c["task"] != task:
+            continue
+        try:
+            code = _dumps(cloudpickle, (c["func"], c["kwargs"]))
+        except Exception as exc:  # noqa: BLE001 - any pickling failure
+            raise ConfigError(f"The custom metric {name!r} cannot be sent to the target: "
+                              f"{type(exc).__name__}: {exc}") from None
+        out[name] = {"task": task, "greater_is_better": c["greater_is_better"],
+                     "response": c["response"], "code": base64.b64encode(code).decode()}
+    return out
+
+
+def _dumps(cloudpickle, obj) -> bytes:
+    """Pickled by value, unless the function comes from an installed package (which the
+    target has too: scikit-learn's fbeta_score): a module of the user's, a test file or a
+    notebook's __main__ need not exist where the run runs."""
+    import sys
+    import sysconfig
+    installed = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    mod = sys.modules.get(getattr(obj[0], "__module__", None) or "")
+    path = getattr(mod, "__file__", None) or ""
+    own = mod is not None and mod.__name__ != "__main__" and \
+        not any(path.startswith(p) for p in installed)
+    if own:
+        cloudpickle.register_pickle_by_value(mod)
+    try:
+        return cloudpickle.dumps(obj)
+    finally:
+        if own:
+            cloudpickle.unregister_pickle_by_value(mod)
+
+
+def declare(entries) -> None:
+    """Readers: the run's custom metrics by name, task and direction (no code is loaded)."""
+    for name, e in (entries or {}).items():
+        if name not in REGISTRY:
+            REGISTRY[name] = Metric(name, e["task"], e["greater_is_better"], _elsewhere(name))
+
+
+def load(entries) -> None:
+    """The engine: the run's custom metrics, with their code, ready to compute."""
+    import base64
+    import pickle
+    for name, e in (entries or {}).items():
+        if name in CUSTOM:
+            continue
+        func, kwargs = pickle.loads(base64.b64decode(e["code"]))
+        _install(name, func, e["greater_is_better"], e["task"], e["response"], kwargs)
+
+
+def _elsewhere(name):
+    def fn(*_args):
+        raise RuntimeError(f"the custom metric {name!r} is computed where the run runs")
+    return fn
+
 
 def names(task: str) -> list[str]:
     return [m.name for m in REGISTRY.values() if m.task == task]

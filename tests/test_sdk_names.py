@@ -228,3 +228,60 @@ def test_continue_on_new_data_keeps_the_old_iterations_out_of_the_ensembles(ws):
     stacked = run.iterations[-1]["params"]["stacked_iterations"]
     assert stacked and all(n >= 4 for n in stacked), stacked
     assert run.get_details()["data"]["rows"] == len(y)
+
+
+def share_of_big_misses(y_true, y_pred, sample_weight=None):
+    """A user's metric, defined in a module the target does not have."""
+    return float(np.average(np.abs(np.asarray(y_true) - y_pred) > 30, weights=sample_weight))
+
+
+def test_custom_metrics_a_scorer_and_a_registered_name(ws):
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.metrics import fbeta_score, make_scorer
+
+    from automl_widgets import metrics
+    from automl_widgets.widget import RunDetails
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "custom").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=3, n_cross_validations=3,
+        primary_metric=make_scorer(fbeta_score, beta=2), random_state=0,
+        whitelist_models=["LogisticRegression", "DecisionTree"]))
+    run.wait_for_completion()
+    assert run.get_status() == "Completed", run.error
+    assert run.spec["primary_metric"] == "fbeta_score"
+    for child in run.get_children():   # computed like the built-in ones, from the predictions
+        m = child.get_metrics()
+        assert m["fbeta_score"] == pytest.approx(run.state.iterations[child.number]["score"])
+        assert 0.5 < m["fbeta_score"] <= 1 and "accuracy" in m
+
+    metrics.register("big_misses", share_of_big_misses, greater_is_better=False,
+                     task="regression")
+    Xr, yr = load_diabetes(return_X_y=True)
+    reg = Experiment(ws, "custom").submit(AutoMLConfig(
+        task="regression", X=Xr, y=yr, iterations=3, n_cross_validations=3,
+        primary_metric="big_misses", random_state=0, enable_ensembling=False,
+        whitelist_models=["ElasticNet", "DecisionTree", "KNN"]))
+    reg.wait_for_completion()
+    assert reg.get_status() == "Completed", reg.error
+    scores = {r["iteration"]: r["score"] for r in reg.iterations}
+    assert reg.best["iteration"] == min(scores, key=scores.get)   # lower is better
+    details = RunDetails(reg)
+    assert details.metrics[0]["name"] == "big_misses" and not details.metrics[0]["greater_is_better"]
+    # a new process, which never registered it, knows its name and direction from the run
+    code = (f"from automl_widgets import AutoMLRun, Experiment, Workspace\n"
+            f"r = AutoMLRun(Experiment(Workspace.from_config({ws.path!r}), 'custom'), {reg.id!r})\n"
+            f"print(r.best['iteration'], r.state.greater_is_better)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == [str(reg.best["iteration"]), "False"], out.stderr[-2000:]
+    for bad, message in [(dict(name="accuracy", func=len), "is a built-in metric"),
+                         (dict(name="bad name", func=len), "must be a Python identifier"),
+                         (dict(name="x", func=3), "must be callable"),
+                         (dict(name="x", func=len, task="ranking"), "must be one of")]:
+        with pytest.raises(ConfigError, match=message):
+            metrics.register(**bad)
+    with pytest.raises(ConfigError, match="must be a metric name or a scorer"):
+        cfg(primary_metric=3)
+    metrics.REGISTRY.pop("big_misses"), metrics.CUSTOM.pop("big_misses")

@@ -199,6 +199,24 @@ def test_a_whole_remote_run(ws, vm, project, capsys):
     assert remote[1].strip() == "700"
 
 
+def weighted_recall_of_class_0(y_true, y_pred):
+    """A metric of the test's own: the remote has no such module, so it travels by value."""
+    import numpy as np
+    sick = np.asarray(y_true) == 0
+    return float((np.asarray(y_pred)[sick] == 0).mean())
+
+
+def test_a_custom_metric_on_the_remote(ws, vm, project):
+    from sklearn.metrics import make_scorer
+    run = Experiment(ws, "automl_remote").submit(remote_config(
+        vm, project, primary_metric=make_scorer(weighted_recall_of_class_0)))
+    run.wait_for_completion()
+    assert run.get_status() == "Completed", run.error
+    assert run.spec["primary_metric"] == "weighted_recall_of_class_0"
+    scores = [r["metrics"]["weighted_recall_of_class_0"] for r in run.iterations]
+    assert all(0 < s <= 1 for s in scores) and run.best["score"] == max(scores)
+
+
 def test_cancel_an_iteration_and_survive_a_killed_link(ws, vm, project, sshd, monkeypatch):
     monkeypatch.setenv(FAULTS, "1=hang")
     run = Experiment(ws, "remote_cancel").submit(remote_config(vm, project))

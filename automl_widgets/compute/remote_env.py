@@ -35,7 +35,7 @@ def _installed(*names) -> str:
 # Must equal this side's: models are pickled there and loaded here.
 PINNED = ("numpy", "scipy", "scikit-learn", "joblib", "pandas", "lightgbm",
           _installed("xgboost-cpu", "xgboost"))
-RUNTIME = ("threadpoolctl", "optuna", "psutil")                            # any recent version
+RUNTIME = ("threadpoolctl", "optuna", "psutil", "cloudpickle")                            # any recent version
 _MODULES = {"scikit-learn": "sklearn", "xgboost-cpu": "xgboost"}
 
 PROBE = """

@@ -50,6 +50,7 @@ class Driver:
         from .. import metrics
         self.folder = folder
         self.spec = read_json(os.path.join(folder, SPEC))
+        metrics.load(self.spec.get("custom_metrics"))   # the user's, pickled in the spec
         self.metric = metrics.get(self.spec["primary_metric"])
         self.events = EventWriter(folder)
         self.running = {}          # n -> (Worker, proposal)

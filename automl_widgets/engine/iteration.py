@@ -38,6 +38,7 @@ class Context:
     n_jobs: int | None
     final_rows: tuple | None = None   # (X, y, w) to fit the saved model on, if not X, y
     positive_label: object = None     # binary metrics' positive class (None: the last)
+    custom_metrics: dict | None = None   # the user's metrics (spec.json), for Dask workers
 
     @property
     def y_eval(self):
@@ -135,6 +136,7 @@ def finish(ctx, model, pred, proba, out_dir) -> dict:
 
 
 def run(ctx: Context, proposal, out_dir) -> dict:
+    metrics.load(ctx.custom_metrics)   # a Dask worker has not seen them yet
     print(f"Pipeline: {proposal.name(ctx.task)}")
     print(f"Parameters: {proposal.params or 'defaults'}", flush=True)
     t0 = time.perf_counter()

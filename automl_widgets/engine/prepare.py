@@ -80,7 +80,8 @@ def prepare(spec, folder) -> tuple[Context, dict]:
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
                   classes=classes, kinds=data.column_kinds(X) if spec["preprocess"] else None,
                   sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows,
-                  positive_label=spec.get("positive_label"))
+                  positive_label=spec.get("positive_label"),
+                  custom_metrics=spec.get("custom_metrics"))
     info = {
         "rows": int(len(y)), "columns": int(np.shape(X)[1]), "sparse": sparse,
         "validation": ("cross_validation" if splits else "holdout"),

@@ -13,6 +13,8 @@ from .status import TERMINAL, Status
 class RunState:
     def __init__(self, spec: dict):
         self.spec = spec
+        from ..metrics import declare  # the run's custom metrics: names and directions
+        declare(spec.get("custom_metrics"))
         self.primary = spec["primary_metric"]
         self.greater_is_better = _greater_is_better(self.primary)
         self.status = Status.NOT_STARTED
