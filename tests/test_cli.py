@@ -109,7 +109,7 @@ def test_run_yaml_settings_with_experiment_name(project, tmp_path):
 @pytest.mark.parametrize("name, text, message", [
     ("bad.json", json.dumps(dict(SETTINGS, n_cross_validations=1)),
      "The 'n_cross_validations' parameter of AutoMLConfig must be an int in the range "
-     "[2, inf) or None. Got 1 instead."),
+     "[2, inf), a str among {'auto'} or None. Got 1 instead."),
     ("typo.yaml", yaml.safe_dump(dict(SETTINGS, iteration=3)),
      "'iteration' is not a setting of AutoMLConfig. Did you mean 'iterations'?"),
     ("nodata.json", json.dumps(dict(SETTINGS, data_script="missing.py")),

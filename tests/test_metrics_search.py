@@ -43,7 +43,24 @@ def test_classification_metrics_match_scikit_learn():
     assert m["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=classes))
     recall = skm.recall_score(y, pred, average="macro")
     assert m["norm_macro_recall"] == pytest.approx((recall - 1 / 3) / (2 / 3))
-    assert set(m) == set(metrics.names("classification"))
+    # every metric but the binary ones, which need two classes
+    assert set(m) == set(metrics.names("classification")) - set(metrics.BINARY)
+
+
+def test_binary_metrics_count_the_positive_label():
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 1])
+    proba1 = np.array([0.1, 0.6, 0.2, 0.9, 0.8, 0.4, 0.7, 0.95])
+    proba = np.column_stack([1 - proba1, proba1])
+    pred = (proba1 > 0.5).astype(int)
+    classes = np.array([0, 1])
+    m = metrics.compute_all("classification", y, pred, proba, classes)   # positive: 1
+    assert m["recall_score_binary"] == pytest.approx(skm.recall_score(y, pred))
+    assert m["AUC_binary"] == pytest.approx(skm.roc_auc_score(y, proba1))
+    zero = metrics.compute_all("classification", y, pred, proba, classes, positive_label=0)
+    assert zero["recall_score_binary"] == pytest.approx(skm.recall_score(y, pred, pos_label=0))
+    assert zero["precision_score_binary"] == pytest.approx(
+        skm.precision_score(y, pred, pos_label=0))
+    assert zero["AUC_binary"] == pytest.approx(skm.roc_auc_score(1 - y, proba[:, 0]))
 
 
 def test_regression_metrics_and_nan_instead_of_errors():

@@ -1,5 +1,7 @@
 """Code written for the classic SDK and for its later versions: every accepted name is
 checked like the others, and the ones that change a run are run for real."""
+import contextlib
+import io
 import json
 import os
 
@@ -15,7 +17,9 @@ from automl_widgets import (
     LocalCompute,
     RunConfiguration,
 )
+from automl_widgets.client.cli import main as cli
 from automl_widgets.compute import SSHCompute
+from automl_widgets.viewmodel import RunView
 
 X = np.random.default_rng(0).normal(size=(60, 3))
 Y = np.array([0, 1] * 30)
@@ -149,6 +153,13 @@ def test_a_run_from_a_table_with_fold_column_weights_binary_metric_and_one_ensem
     run.wait_for_completion()
     assert run.get_status() == "Completed", run.error
     assert run.get_details()["displayName"] == "from a table"
+    assert RunView(run).header()["name"] == "from a table"   # the widget's and the panel's
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as ended:
+        cli(["--workspace", ws.path, "list"])
+    assert ended.value.code == 0
+    assert any(line.startswith(run.id) and line.rstrip().endswith("from a table")
+               for line in out.getvalue().splitlines()), out.getvalue()
     assert run.get_details()["data"]["folds"] == 3
     pipelines = [r["pipeline"] for r in run.iterations]
     assert pipelines[-1] == "StackEnsemble" and "VotingEnsemble" not in pipelines

@@ -16,7 +16,7 @@ import pytest
 from browser import Browser, JupyterLab, lab_command, run_all_cells, screenshot
 from playwright.sync_api import expect
 
-from automl_widgets import AutoMLConfig, Experiment, Workspace
+from automl_widgets import AutoMLConfig, ConfigError, Experiment, Workspace
 from automl_widgets.engine.faults import VARIABLE as FAULTS
 
 CHATTERS = 5
@@ -25,7 +25,7 @@ SETTINGS = dict(task="classification", iterations=ITERATIONS, n_cross_validation
                 enable_ensembling=False, random_state=0)
 CELL = f"""\
 from sklearn.datasets import load_breast_cancer
-from automl_widgets import AutoMLConfig, Experiment, Workspace
+from automl_widgets import AutoMLConfig, ConfigError, Experiment, Workspace
 from automl_widgets.widget import RunDetails
 
 ws = Workspace.create(".")
@@ -88,6 +88,20 @@ def test_run_view(tmp_path, monkeypatch, surface):
             screenshot(page, f"view-{surface}-failure.png")
             print(lab.output())
             raise
+        finally:   # a failed check must not leave the chattering run going for ever
+            _cancel_runs(tmp_path)
+
+
+def _cancel_runs(root):
+    try:
+        ws = Workspace.from_config(root)
+    except ConfigError:
+        return
+    for run_id, *_ in ws.runs():
+        run = ws.find_run(run_id)
+        if not run.state.finished:
+            run.cancel()
+        run.close()
 
 
 def _drive(page, view, surface, tmp_path):

@@ -74,6 +74,7 @@ class RunDetails(anywidget.AnyWidget):
         self.run = run
         self.view = RunView(run)
         self._lock = threading.RLock()
+        self._thread_lock = threading.Lock()
         self._dirty = threading.Event()
         self._flushed = threading.Condition()   # notified after every update sent
         self._closed = threading.Event()
@@ -130,8 +131,12 @@ class RunDetails(anywidget.AnyWidget):
     # ---- keeping up ------------------------------------------------------------------
     def _run_changed(self, _change):
         self._dirty.set()
-        with self._lock:   # the loop ends with a finished run; a continued one needs it again
-            if not self._closed.is_set() and not self._thread.is_alive():
+        # The loop ends with a finished run; a continued one needs it again. Not self._lock:
+        # this runs in the Run's sync thread, inside the Run's lock, and the loop takes
+        # self._lock before asking the Run for a snapshot (lock order).
+        with self._thread_lock:
+            thread = getattr(self, "_thread", None)   # None: __init__ is about to start it
+            if thread is not None and not self._closed.is_set() and not thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name=f"details-{self.run.id}",
                                                 daemon=True)
                 self._thread.start()
