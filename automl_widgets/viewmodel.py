@@ -123,7 +123,9 @@ class RunView:
         return {"id": run.id, "name": run.spec.get("name") or "",
                 "experiment": run.experiment.name, "target": run.spec["target"]["name"],
                 "status": s["status"], "live": not s["finished"], "line": " \u00b7 ".join(line),
-                "error": s["error"] or "", "warnings": [w["message"] for w in s["warnings"]],
+                "error": s["error"] or "",
+                "warnings": [w["message"] for w in s["warnings"]
+                             if w.get("status", "warning") != "passed"],
                 "primary_metric": self.primary,
                 "best_iteration": None if best is None else best["iteration"],
                 "empty": ("Waiting for the first iteration\u2026" if not s["finished"]
@@ -219,7 +221,8 @@ class RunView:
         """The view without a browser: the classic console table."""
         from .client import console
         run, s = self.run, self.snapshot
-        lines = [console.header(run.id, self.primary, run.spec["target"]["name"])]
+        lines = [console.header(run.id, self.primary, run.spec["target"]["name"],
+                                run.get_guardrails())]
         records = s["iterations"]
         best = run.state.best_so_far([r["iteration"] for r in records])
         lines += [console.row(r, b) for r, b in zip(records, best)]

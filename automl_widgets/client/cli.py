@@ -167,13 +167,16 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     run = find_run(open_workspace(args), args.run_id)
+    if args.csv:   # the leaderboard, for pandas, a spreadsheet or `column -ts,`
+        run.get_leaderboard().to_csv(sys.stdout, index=False)
+        return 0
     d = run.get_details()
     fields = [("Run", run.id), ("Name", d["displayName"] or ""), ("Experiment", d["experiment"]),
               ("Status", d["status"]),
               ("Task", run.spec["task"]), ("Metric", run.spec["primary_metric"]),
               ("Target", target_line(run.spec["target"])), ("Started", d["startTimeUtc"]),
               ("Ended", d["endTimeUtc"]), ("Stop reason", d["stopReason"]),
-              ("Error", d["error"])] + [("Warning", w) for w in d["warnings"]]
+              ("Error", d["error"])] + [("Warning", w["message"]) for w in d["warnings"]]
     for label, value in fields:
         if value is not None:
             print(f"{label + ':':<13}{value}")
@@ -271,6 +274,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", metavar="NAME")
     p = command("show", cmd_show, "a run's details and iterations")
     p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--csv", action="store_true",
+                   help="print the leaderboard as CSV instead: every iteration, best first, "
+                        "with every metric")
     p = command("logs", cmd_logs, "the log of one iteration")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("iteration", metavar="ITERATION", type=int)

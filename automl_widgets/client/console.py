@@ -16,9 +16,27 @@ BEST: The best observed {metric} thus far.
 HEADER = f" {'ITERATION':>9}     {'PIPELINE':<38} {'DURATION':<17} {'METRIC':>10} {'BEST':>9}"
 
 
-def header(run_id, metric, target="local") -> str:
+def header(run_id, metric, target="local", guardrails=()) -> str:
+    block = guardrail_lines(guardrails)
+    return intro(run_id, target) + "\n" + (block + "\n" if block else "") + legend(metric)
+
+
+def intro(run_id, target="local") -> str:
     where = "" if target == "local" else f"Running on remote compute: {target}\n"
-    return f"{where}Parent Run ID: {run_id}\n{LEGEND.format(metric=metric)}\n{HEADER}"
+    return f"{where}Parent Run ID: {run_id}"
+
+
+def legend(metric) -> str:
+    return f"{LEGEND.format(metric=metric)}\n{HEADER}"
+
+
+def guardrail_lines(guardrails) -> str:
+    """The data guardrails, one line each: status, check, what it found."""
+    if not guardrails:
+        return ""
+    lines = ["DATA GUARDRAILS:"]
+    lines += [f"  {g['status'].upper():<8} {g['message']}" for g in guardrails]
+    return "\n".join(lines) + "\n"
 
 
 def _num(v) -> str:

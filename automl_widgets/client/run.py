@@ -219,7 +219,8 @@ class Run(traitlets.HasTraits):
                 "experiment": self.experiment.name, "status": s.status,
                 "target": self.spec["target"]["name"], "startTimeUtc": _iso(s.start_time),
                 "endTimeUtc": _iso(s.end_time), "error": s.error, "stopReason": s.stop_reason,
-                "warnings": list(s.warnings), "data": dict(s.data_info),
+                "warnings": [w for w in s.warnings if w.get("status", "warning") != "passed"],
+                "data": dict(s.data_info),
                 "properties": {k: self.spec[k] for k in (
                     "task", "primary_metric", "iterations", "max_time_sec",
                     "concurrent_iterations", "random_state", "preprocess")},
@@ -341,6 +342,47 @@ class Run(traitlets.HasTraits):
                                             daemon=True)
             self._thread.start()
 
+    def get_leaderboard(self):
+        """A pandas DataFrame, one row per iteration, best first by the primary metric (in
+        its direction; iterations without a score last): iteration, pipeline, family,
+        status, start, duration, every computed metric, and an ensemble's members and
+        weights."""
+        import pandas as pd
+
+        from ..catalog import family_of
+        with self._changed:
+            records = [dict(self.state.iterations[n]) for n in sorted(self.state.iterations)]
+        names = metrics.computed([r for r in records if r.get("status") == Status.COMPLETED],
+                                 self.spec["primary_metric"])
+        rows = []
+        for r in records:
+            params = r.get("params") or {}
+            members = params.get("ensembled_iterations") or params.get("stacked_iterations")
+            row = {"iteration": r["iteration"], "pipeline": r.get("pipeline"),
+                   "family": family_of(r.get("pipeline")), "status": str(r.get("status")),
+                   "start": pd.to_datetime(r["start_time"], unit="s", utc=True)
+                   if r.get("start_time") else pd.NaT,
+                   "duration": r.get("duration")}
+            row.update({m: (r.get("metrics") or {}).get(m) for m in names})
+            row["members"] = members
+            row["weights"] = params.get("weights") if members else None
+            rows.append(row)
+        columns = ["iteration", "pipeline", "family", "status", "start", "duration", *names,
+                   "members", "weights"]
+        board = pd.DataFrame(rows, columns=columns)
+        primary = self.spec["primary_metric"]
+        board[names] = board[names].astype(float)
+        return board.sort_values(primary, ascending=not self.state.greater_is_better,
+                                 na_position="last", kind="stable").reset_index(drop=True)
+
+    def get_guardrails(self) -> list[dict]:
+        """The data guardrails the target ran when the data loaded: each a dict with type,
+        status (passed, warning or fixed), message and columns."""
+        with self._changed:
+            return [{"type": w.get("check"), "status": w.get("status", "warning"),
+                     "message": w["message"], "columns": w.get("columns")}
+                    for w in self.state.warnings if w.get("check")]
+
     def cancel_requests(self) -> set[int]:
         """Iterations whose cancel was asked (by any process) and not yet acted on."""
         prefix = cancel_iteration_request(0)[:-1]
@@ -358,8 +400,14 @@ class Run(traitlets.HasTraits):
 
     def _print_table(self, timeout=None):
         deadline = None if timeout is None else time.monotonic() + timeout
-        print(console.header(self.id, self.spec["primary_metric"], self.spec["target"]["name"]),
-              flush=True)
+        print(console.intro(self.id, self.spec["target"]["name"]), flush=True)
+        # The data guardrails come before the table: they are in once the data has loaded.
+        self.wait_until(lambda r: r.state.data_info or r.state.finished
+                        or r.state.finished_order, timeout)
+        block = console.guardrail_lines(self.get_guardrails())
+        if block:
+            print(block, flush=True)
+        print(console.legend(self.spec["primary_metric"]), flush=True)
         shown = 0
         def more(run):
             return run.state.finished or len(run.state.finished_order) > shown

@@ -352,6 +352,7 @@ class Driver:
         if loaded is None:
             return
         ctx, info = loaded
+        self.guardrails(ctx)
         self.emit(ev.DataLoaded(**info))
         from .prepare import left_out
         for key, why in sorted(left_out(self.spec, info).items()):
@@ -389,6 +390,21 @@ class Driver:
                      "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
                                  reason=self.stop_reason or "iterations_done"))
+
+    def guardrails(self, ctx):
+        """The data guardrails, each a warning event; a check that breaks only says so."""
+        from .guardrails import check
+        try:
+            found = check(ctx.X, ctx.y, ctx.task, self.spec["preprocess"],
+                          self.spec["random_state"])
+        except Exception as exc:  # noqa: BLE001 - a guardrail must never fail the run
+            log.warning("the data guardrails could not run: %s: %s", type(exc).__name__, exc)
+            return
+        for g in found:
+            if g["status"] != "passed":
+                log.info("guardrail %s: %s", g["status"], g["message"])
+            self.emit(ev.Warning(message=g["message"], check=g["type"], columns=g["columns"],
+                                 status=g["status"]))
 
     def prior(self):
         """The run so far when this driver continues it (continue_experiment), else None."""

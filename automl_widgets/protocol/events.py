@@ -93,6 +93,7 @@ class Warning(Event):  # noqa: A001 - the event's name in the protocol
     message: str = ""
     check: str | None = None
     columns: list | None = None
+    status: str = "warning"             # a data guardrail's: passed, warning or fixed
 
 
 @dataclass

@@ -69,7 +69,8 @@ class RunState:
             if self.status not in TERMINAL:
                 self.status = Status.CANCEL_REQUESTED
         elif isinstance(e, ev.Warning):
-            self.warnings.append({"message": e.message, "check": e.check, "columns": e.columns})
+            self.warnings.append({"message": e.message, "check": e.check, "columns": e.columns,
+                                  "status": e.status})
         elif isinstance(e, ev.RunFinished):
             self.end(Status(e.status), e.error, e.reason, e.time)
 

@@ -120,7 +120,8 @@ class WorkspaceView:
         out = summary(run, s)
         out.update(
             iterations=[_iteration(r) for r in s["iterations"]],
-            error=s["error"], warnings=[w["message"] for w in s["warnings"]],
+            error=s["error"], warnings=[w["message"] for w in s["warnings"]
+                                        if w.get("status", "warning") != "passed"],
             stop_reason=s["stop_reason"], metrics=_metrics(run, s["iterations"]),
             log_sizes={str(k): v for k, v in s["log_sizes"].items()},
             snippet=f'AutoMLRun(Experiment(ws, "{run.experiment.name}"), "{run.id}")')

@@ -1,0 +1,98 @@
+"""What a run tells about itself beyond its best model: the leaderboard and the data
+guardrails (the rest of issue 14 is to come)."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from automl_widgets import AutoMLConfig, Experiment
+from automl_widgets.viewmodel import RunView
+
+
+def troubled_table():
+    """Breast cancer, made imbalanced, with a constant column, an identifier, a leak and
+    missing values: five guardrails to trip."""
+    d = load_breast_cancer(as_frame=True).frame
+    keep = np.r_[np.flatnonzero(d.target == 1), np.flatnonzero(d.target == 0)[:40]]
+    d = d.iloc[np.random.default_rng(0).permutation(keep)].reset_index(drop=True)
+    d["constant"] = 1.0
+    d["customer_id"] = np.arange(len(d)) + 1000
+    d["leak"] = d["target"] * 2 + np.random.default_rng(1).normal(0, 0.01, len(d))
+    d.loc[::7, "mean radius"] = np.nan
+    y = d.pop("target").to_numpy()
+    return d, y
+
+
+def test_guardrails_run_on_the_target_and_show_before_the_table(ws, capsys):
+    X, y = troubled_table()
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=3, preprocess=True, n_cross_validations=3,
+        enable_ensembling=False, random_state=0,
+        whitelist_models=["LogisticRegression", "DecisionTree"]), show_output=True)
+    out = capsys.readouterr().out
+    found = {g["type"]: g for g in run.get_guardrails()}
+    assert set(found) == {"class_imbalance", "missing_values", "high_cardinality",
+                          "constant_columns", "id_like_columns", "small_data", "leakage"}
+    assert {k: g["status"] for k, g in found.items()} == {
+        "class_imbalance": "warning", "missing_values": "fixed", "high_cardinality": "passed",
+        "constant_columns": "warning", "id_like_columns": "warning", "small_data": "passed",
+        "leakage": "warning"}
+    assert found["missing_values"]["columns"] == ["mean radius"]
+    assert "57 missing value(s)" in found["missing_values"]["message"]
+    assert found["constant_columns"]["columns"] == ["constant"]
+    assert found["id_like_columns"]["columns"] == ["customer_id"]
+    assert "leak" in found["leakage"]["columns"]
+    assert "smallest class 0 has 40 rows" in found["class_imbalance"]["message"]
+    # the console: the guardrails come before the table's header
+    lines = out.splitlines()
+    guard, header = lines.index("DATA GUARDRAILS:"), next(
+        i for i, line in enumerate(lines) if "ITERATION" in line and "PIPELINE" in line)
+    assert guard < header and "  WARNING  Constant columns:" in out
+    # the run view's header: what is not passed
+    warnings = RunView(run).header()["warnings"]
+    assert len(warnings) == 5 and not any("Data size" in w for w in warnings)
+    assert [w["check"] for w in run.get_details()["warnings"]] == [
+        "class_imbalance", "missing_values", "constant_columns", "id_like_columns", "leakage"]
+
+
+def test_a_clean_table_passes_every_guardrail(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=2, n_cross_validations=3,
+        enable_ensembling=False, random_state=0, whitelist_models=["LogisticRegression"]))
+    run.wait_for_completion()
+    assert {g["status"] for g in run.get_guardrails()} == {"passed"}
+    assert RunView(run).header()["warnings"] == []
+
+
+def test_the_leaderboard_sorts_by_the_primary_metric_and_has_the_ensembles(ws):
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=6, n_cross_validations=3,
+        primary_metric="log_loss", random_state=0,
+        whitelist_models=["LogisticRegression", "DecisionTree", "KNN", "SGD"]))
+    run.wait_for_completion()
+    board = run.get_leaderboard()
+    assert isinstance(board, pd.DataFrame) and len(board) == 6
+    assert list(board.columns[:6]) == ["iteration", "pipeline", "family", "status", "start",
+                                       "duration"]
+    assert board.columns[6] == "log_loss" and "accuracy" in board.columns
+    losses = board["log_loss"].dropna().tolist()
+    assert losses == sorted(losses)   # a loss: lowest first
+    assert board.iloc[0]["iteration"] == run.best["iteration"]
+    voting = board[board["pipeline"] == "VotingEnsemble"].iloc[0]
+    assert voting["members"] and len(voting["members"]) == len(voting["weights"])
+    stack = board[board["pipeline"] == "StackEnsemble"].iloc[0]
+    assert stack["members"] and stack["weights"] is None
+    assert str(board["start"].dtype).startswith("datetime64")
+    csv = subprocess.run([sys.executable, "-m", "automl_widgets.client.cli", "--workspace",
+                          ws.path, "show", "--csv", run.id], capture_output=True, text=True,
+                         timeout=120)
+    assert csv.returncode == 0, csv.stderr
+    again = pd.read_csv(io.StringIO(csv.stdout))
+    assert again["iteration"].tolist() == board["iteration"].tolist()
+    assert again["log_loss"].tolist() == pytest.approx(board["log_loss"].tolist(), nan_ok=True)
