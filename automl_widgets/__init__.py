@@ -12,7 +12,7 @@ _EXPORTS = {
     "LocalCompute": "compute", "RunConfiguration": "compute", "DaskCompute": "compute",
     "SSHCompute": "compute",
     "RunDetails": "widget", "Status": "protocol", "ComputeTarget": "compute",
-    "ComputeTargetException": "compute",
+    "ComputeTargetException": "compute", "Model": "client.models",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -96,3 +96,44 @@ def test_the_leaderboard_sorts_by_the_primary_metric_and_has_the_ensembles(ws):
     again = pd.read_csv(io.StringIO(csv.stdout))
     assert again["iteration"].tolist() == board["iteration"].tolist()
     assert again["log_loss"].tolist() == pytest.approx(board["log_loss"].tolist(), nan_ok=True)
+
+
+def test_the_model_registry_versions_downloads_and_loads(ws, tmp_path):
+    from automl_widgets import ConfigError, Model
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=3, n_cross_validations=3,
+        enable_ensembling=False, random_state=0,
+        whitelist_models=["LogisticRegression", "DecisionTree"]))
+    run.wait_for_completion()
+    first = run.register_model(model_name="cancer", description="the best", tags={"team": "a"})
+    assert (first.name, first.version, first.run_id) == ("cancer", 1, run.id)
+    assert first.iteration == run.best["iteration"] and first.tags == {"team": "a"}
+    assert first.metrics["accuracy"] == pytest.approx(run.best["metrics"]["accuracy"])
+    assert first.schema["columns"] == 30 and first.schema["classes"] == [0, 1]
+    assert "scikit-learn" in first.packages and first.description == "the best"
+    other = next(r["iteration"] for r in run.iterations if r["iteration"] != first.iteration)
+    second = run.register_model("cancer", iteration=other)
+    assert second.version == 2 and Model(ws, "cancer").version == 2
+    assert [m.version for m in Model.list(ws, "cancer")] == [2, 1]
+    # it loads in a fresh interpreter with scikit-learn alone, from the downloaded copy
+    path = Model(ws, "cancer", 1).download(tmp_path / "out")
+    code = ("import joblib, sys; from sklearn.datasets import load_breast_cancer\n"
+            "sys.modules['automl_widgets'] = None\n"
+            "m = joblib.load(sys.argv[1]); X, y = load_breast_cancer(return_X_y=True)\n"
+            "print((m.predict(X) == y).mean() > 0.9)")
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]
+    assert (Model(ws, "cancer", 1).load().predict(X[:5]) ==
+            run.get_output(iteration=first.iteration)[1].predict(X[:5])).all()
+    with pytest.raises(FileExistsError):
+        Model(ws, "cancer", 1).download(tmp_path / "out")
+    with pytest.raises(ConfigError, match="No model 'cancer' version 7 .* its versions: \\[1, 2\\]"):
+        Model(ws, "cancer", 7)
+    with pytest.raises(ConfigError, match="A model name must be"):
+        run.register_model("bad name")
+    listed = subprocess.run([sys.executable, "-m", "automl_widgets.client.cli", "--workspace",
+                             ws.path, "models"], capture_output=True, text=True, timeout=60)
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "VERSION"] and len(lines) == 3, listed.stdout
+    assert lines[1].split()[:3] == ["cancer", "2", run.id]

@@ -188,6 +188,21 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    from .models import Model
+    ws = open_workspace(args)
+    rows = [(m.name, str(m.version), m.run_id, str(m.iteration), m.pipeline or "",
+             f"{m.primary_metric} {m.metrics.get(m.primary_metric, float('nan')):.4f}",
+             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(m.created)))
+            for m in Model.list(ws, args.name)]
+    if rows:
+        print_table(("NAME", "VERSION", "RUN ID", "ITERATION", "PIPELINE", "METRIC",
+                     "REGISTERED"), rows)
+    else:
+        print(f"No models registered in workspace {ws.path}.")
+    return 0
+
+
 def cmd_logs(args) -> int:
     run = find_run(open_workspace(args), args.run_id)
     n, total = args.iteration, run.spec["iterations"]
@@ -286,6 +301,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--iteration", type=int, metavar="N")
     command("targets", cmd_targets, "the compute targets attached to the workspace")
+    p = command("models", cmd_models, "the registered models, every version, newest first")
+    p.add_argument("name", nargs="?", metavar="NAME", help="only this model's versions")
     return top
 
 

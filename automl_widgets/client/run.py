@@ -342,6 +342,12 @@ class Run(traitlets.HasTraits):
                                             daemon=True)
             self._thread.start()
 
+    def register_model(self, model_name, description=None, tags=None, iteration=None):
+        """Register the best iteration's Pipeline (or `iteration`'s) in the workspace's
+        model registry as the next version of `model_name`; returns the Model."""
+        from .models import register
+        return register(self, model_name, description, tags, iteration)
+
     def get_leaderboard(self):
         """A pandas DataFrame, one row per iteration, best first by the primary metric (in
         its direction; iterations without a score last): iteration, pipeline, family,
