@@ -175,6 +175,8 @@ PARAMETERS: dict = {
     "weight_column_name": (None, [Kind((str,), "a column name"), NONE]),
     "cv_split_column_names": (None, [ANY]),
     "compute_target": (None, [ANY]),
+    # the classic name: the best iteration's feature importance, computed at the end
+    "model_explainability": (False, [BOOL]),
 }
 
 # later name: (classic name, converter from the later value to the classic one)

@@ -1,6 +1,7 @@
 """What a run tells about itself beyond its best model: the leaderboard and the data
 guardrails (the rest of issue 14 is to come)."""
 import io
+import os
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from automl_widgets import AutoMLConfig, Experiment
+from automl_widgets import ConfigError as ConfigErrorFromConfig
 from automl_widgets.viewmodel import RunView
 
 
@@ -137,3 +139,29 @@ def test_the_model_registry_versions_downloads_and_loads(ws, tmp_path):
     lines = listed.stdout.splitlines()
     assert lines[0].split()[:2] == ["NAME", "VERSION"] and len(lines) == 3, listed.stdout
     assert lines[1].split()[:3] == ["cancer", "2", run.id]
+
+
+def test_feature_importance_at_the_end_and_on_demand(ws):
+    d = load_breast_cancer(as_frame=True)
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=d.data, y=d.target.to_numpy(), iterations=4,
+        n_cross_validations=3, preprocess=True, model_explainability=True,
+        experiment_timeout_minutes=5, random_state=0, enable_ensembling=False,
+        whitelist_models=["LogisticRegression", "DecisionTree"]))
+    run.wait_for_completion()
+    best = run.get_children()[run.best["iteration"]]
+    # with model_explainability it was made by the driver at the end, on the target
+    assert os.path.exists(os.path.join(best.folder, "importance.json"))
+    fi = best.get_feature_importance()
+    assert list(fi.columns) == ["feature", "importance", "std"]
+    assert sorted(fi["feature"]) == sorted(d.data.columns)   # the user's own columns
+    assert fi["importance"].tolist() == sorted(fi["importance"], reverse=True)
+    assert fi["importance"].iloc[0] > 0 and fi.attrs["complete"] and fi.attrs["rows"] > 100
+    # another iteration: computed now, as a job
+    other = next(c for c in run.get_children() if c.number != best.number
+                 and c.get_status() == "Completed")
+    assert not os.path.exists(os.path.join(other.folder, "importance.json"))
+    again = other.get_feature_importance(max_seconds=30)
+    assert len(again) == 30 and "held-out rows" in again.attrs["note"]
+    with pytest.raises(ConfigErrorFromConfig, match="max_seconds"):
+        other.get_feature_importance(max_seconds=-1)

@@ -217,6 +217,18 @@ def test_a_custom_metric_on_the_remote(ws, vm, project):
     assert all(0 < s <= 1 for s in scores) and run.best["score"] == max(scores)
 
 
+def test_feature_importance_is_a_job_on_the_remote(ws, vm, project):
+    run = Experiment(ws, "automl_remote").submit(remote_config(vm, project))
+    run.wait_for_completion()
+    child = run.get_children()[run.best["iteration"]]
+    fi = child.get_feature_importance(max_seconds=30)
+    assert len(fi) == 30 and fi["importance"].iloc[0] >= fi["importance"].iloc[-1]
+    # it ran there, and its result came back here
+    remote = run.get_details()["remoteFolder"]
+    code, _, err = vm.run(["test", "-s", f"{remote}/iterations/{child.number}/importance.json"])
+    assert code == 0, err
+
+
 def test_cancel_an_iteration_and_survive_a_killed_link(ws, vm, project, sshd, monkeypatch):
     monkeypatch.setenv(FAULTS, "1=hang")
     run = Experiment(ws, "remote_cancel").submit(remote_config(vm, project))

@@ -17,6 +17,7 @@ from ..protocol import (
     CANCEL_RUN,
     CONTROL,
     DRIVER_LOG,
+    IMPORTANCE,
     INLINE_DATA,
     LOG,
     MODEL,
@@ -486,6 +487,27 @@ class ChildRun:
         else:
             cut = len(data)
         return data[:cut].decode("utf-8", errors="replace"), offset + cut
+
+    def get_feature_importance(self, max_seconds=60):
+        """A DataFrame of feature, importance and std: how much the primary metric drops
+        on held-out rows when each of your input columns is shuffled, best first. Ready if
+        the run had model_explainability=True (for its best iteration) or it was asked
+        before; else computed now as a job on the run's target, in at most max_seconds."""
+        import pandas as pd
+
+        from ..config import TIME_LIMIT, _check
+        _check("get_feature_importance", "max_seconds", max_seconds, [TIME_LIMIT])
+        if self.get_status() != Status.COMPLETED:
+            raise RuntimeError(f"Iteration {self.number} has no model (status "
+                               f"{self.get_status()}).")
+        path = os.path.join(self.folder, IMPORTANCE)
+        if not os.path.exists(path):
+            self.parent.target.explain(self.parent.folder, self.number,
+                                       float(min(max_seconds, 3600)))
+        data = read_json(path)
+        board = pd.DataFrame(data["features"], columns=["feature", "importance", "std"])
+        board.attrs.update({k: data.get(k) for k in ("metric", "note", "complete", "rows")})
+        return board
 
     def load_model(self):
         path = os.path.join(self.folder, MODEL)

@@ -39,6 +39,15 @@ class LocalCompute:
     def describe(self) -> dict:
         return {"type": "local", "name": self.name}
 
+    def explain(self, folder, iteration, seconds) -> None:
+        """The feature importance job, here (the run's data and model are here)."""
+        done = subprocess.run([sys.executable, "-m", "automl_widgets.engine.explain", folder,
+                               str(iteration), str(seconds)], cwd=folder, capture_output=True,
+                              text=True, timeout=seconds + 600)
+        if done.returncode != 0:
+            raise RuntimeError(f"The feature importance of iteration {iteration} failed:\n"
+                               f"{done.stderr[-3000:]}")
+
     def wait_for_completion(self, show_output=False):
         """Nothing to provision on this machine (the classic call, for symmetry)."""
         return self

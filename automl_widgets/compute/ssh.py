@@ -158,6 +158,26 @@ class SSHCompute:
                            "Check the address, the port and that sshd runs there.") from None
         return client
 
+    def explain(self, folder, iteration, seconds) -> None:
+        """The feature importance job on the remote, where the run's data and model are;
+        its importance.json is then copied here."""
+        from ..protocol import IMPORTANCE, iteration_dir, read_json
+        from .mirror import Mirror
+        remote = read_json(os.path.join(folder, REMOTE))["folder"]
+        env = self.workspace.load_target(self.name).get("environment") or self.prepare()
+        job = 'cd "$1" && PYTHONPATH="$2" exec "$3" -m automl_widgets.engine.explain "$1" "$4" "$5"'
+        code, out, err = self.run(["sh", "-c", job, "-", remote, env["pkg"], env["python"],
+                                   str(iteration), str(seconds)], timeout=seconds + 600)
+        if code != 0:
+            raise SSHError(f"The feature importance of iteration {iteration} failed on "
+                           f"{self.name} ({code}):\n{(err or out)[-3000:]}")
+        mirror = Mirror(self, folder)
+        try:
+            mirror.fetch(os.path.relpath(os.path.join(iteration_dir(folder, iteration),
+                                                      IMPORTANCE), folder))
+        finally:
+            mirror.close()
+
     def wait_for_completion(self, show_output=False):
         """The classic provisioning wait: here, connect and prepare the machine (its run
         environment), printing the progress with show_output. Returns self."""

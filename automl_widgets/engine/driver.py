@@ -373,6 +373,9 @@ class Driver:
             self.ensembles(ctx, n)
         elif ensembling and not self.stop_reason:  # nothing to ensemble: search on instead
             self.search(ctx, s["iterations"], start=n)
+        if s.get("model_explainability") and self.completed and not self.hard_stopped and \
+                self.stop_reason not in ("canceled", "scheduler_lost"):
+            self.explain(ctx)
         status, error = Status.COMPLETED, None
         if self.stop_reason == "canceled":
             status = Status.CANCELED
@@ -390,6 +393,21 @@ class Driver:
                      "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
                                  reason=self.stop_reason or "iterations_done"))
+
+    def explain(self, ctx):
+        """model_explainability: the best iteration's feature importance, in a tenth of
+        the experiment's budget (30 s without one); a failure only says so."""
+        from .explain import write
+        n = max(self.completed, key=lambda c: c[2] * (1 if self.metric.greater_is_better
+                                                      else -1))[0]
+        cap = 0.1 * self.deadline_sec if self.deadline_sec else 30.0
+        try:
+            result = write(ctx, self.folder, n, cap)
+            log.info("feature importance of iteration %d: %d column(s) in %.1f s", n,
+                     len(result["features"]), result["seconds"])
+        except Exception as exc:  # noqa: BLE001 - the run's results stand without it
+            log.warning("feature importance of iteration %d failed: %s: %s", n,
+                        type(exc).__name__, exc)
 
     def guardrails(self, ctx):
         """The data guardrails, each a warning event; a check that breaks only says so."""

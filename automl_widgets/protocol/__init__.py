@@ -12,6 +12,7 @@ from .files import (
                     DRIVER_LOG,
                     DRIVER_PID,
                     EVENTS,
+                    IMPORTANCE,
                     INLINE_DATA,
                     ITERATIONS,
                     LOG,
@@ -32,7 +33,8 @@ from .files import (
 from .state import RunState, load_state
 from .status import TERMINAL, Status
 
-__all__ = ["CANCEL_RUN", "CONTROL", "DRIVER_LOG", "DRIVER_PID", "EVENTS", "INLINE_DATA",
+__all__ = ["CANCEL_RUN", "CONTROL", "DRIVER_LOG", "DRIVER_PID", "EVENTS", "IMPORTANCE",
+           "INLINE_DATA",
            "ITERATIONS", "LOG", "MODEL", "PREDICTIONS", "REMOTE", "RESULT", "SPEC", "TERMINAL",
            "EventReader", "EventWriter", "RunState", "Status", "cancel_iteration_request",
            "clean", "events", "iteration_dir", "load_state", "read_from", "read_json",

@@ -18,6 +18,7 @@ SPEC, EVENTS, CONTROL, ITERATIONS = "spec.json", "events.jsonl", "control", "ite
 DRIVER_LOG, DRIVER_PID, INLINE_DATA, REMOTE = "driver.log", "driver.pid", "data.joblib", "remote.json"
 # in iterations/<n>/
 LOG, MODEL, PREDICTIONS, RESULT = "log.txt", "model.joblib", "predictions.npz", "result.json"
+IMPORTANCE = "importance.json"   # an iteration's feature importance, once computed
 CANCEL_RUN = "cancel_run"
 
 
