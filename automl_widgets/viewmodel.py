@@ -14,12 +14,14 @@ them to the panel's poll. What a row holds:
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
 
 from . import catalog, metrics
 from .client import Status
+from .protocol import IMPORTANCE
 
 LOG_CHARS = 100_000   # the log pane keeps the last this many characters
 
@@ -76,6 +78,7 @@ class RunView:
         self._rows: dict[int, dict] = {}
         self._versions: dict[int, int] = {}
         self._snapshot = None
+        self._charts = None   # (key, charts) of the last iteration asked for
         self._lock = threading.RLock()
 
     def refresh(self) -> list[dict]:
@@ -205,6 +208,22 @@ class RunView:
         rows += [[k, metric_text(v)] for k, v in sorted((rec.get("metrics") or {}).items())]
         return {"iteration": n, "title": title, "rows": rows}
 
+    def charts(self, n) -> dict | None:
+        """The selected iteration's charts (automl_widgets.charts), made once per iteration
+        and again when its feature importance appears."""
+        if n is None:
+            return None
+        rec = next((r for r in self.snapshot["iterations"] if r["iteration"] == n), None)
+        if rec is None or rec.get("status") != Status.COMPLETED:
+            return None
+        from .charts import iteration_charts
+        from .client.run import ChildRun
+        child = ChildRun(self.run, n)
+        key = (n, os.path.exists(os.path.join(child.folder, IMPORTANCE)))
+        if self._charts is None or self._charts[0] != key:
+            self._charts = (key, iteration_charts(child))
+        return self._charts[1]
+
     def log_size(self, n) -> int | None:
         return None if n is None else self.snapshot["log_sizes"].get(n)
 
@@ -214,7 +233,7 @@ class RunView:
             return {"header": self.header(), "metrics": self.metrics(),
                     "families": self.families(), "cancelable": self.cancelable(),
                     "can_cancel_run": self.can_cancel_run(),
-                    "properties": self.properties(selected),
+                    "properties": self.properties(selected), "charts": self.charts(selected),
                     "started": self.snapshot["start_time"]}
 
     def text(self) -> str:

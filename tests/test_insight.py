@@ -165,3 +165,40 @@ def test_feature_importance_at_the_end_and_on_demand(ws):
     assert len(again) == 30 and "held-out rows" in again.attrs["note"]
     with pytest.raises(ConfigErrorFromConfig, match="max_seconds"):
         other.get_feature_importance(max_seconds=-1)
+
+
+def test_charts_of_an_iteration_from_its_held_out_predictions(ws):
+    from sklearn.datasets import load_diabetes
+
+    from automl_widgets.widget import RunDetails
+    X, y = load_breast_cancer(return_X_y=True)
+    run = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=2, n_cross_validations=3, random_state=0,
+        enable_ensembling=False, whitelist_models=["LogisticRegression"]))
+    run.wait_for_completion()
+    n = run.best["iteration"]
+    c = RunView(run).charts(n)
+    assert c["kind"] == "classification" and c["labels"] == ["0", "1"]
+    assert sum(map(sum, c["confusion"])) == len(y)   # every row held out once (3 folds)
+    correct = c["confusion"][0][0] + c["confusion"][1][1]
+    assert correct / len(y) == pytest.approx(run.best["metrics"]["accuracy"])
+    roc, = c["roc"]
+    assert roc["label"] == "1" and roc["auc"] == pytest.approx(
+        run.best["metrics"]["AUC_binary"], abs=1e-3)
+    assert roc["x"] == sorted(roc["x"]) and len(roc["x"]) <= 200
+    assert c["pr"] and c["calibration"] and "importance" not in c
+    run.get_children()[n].get_feature_importance()
+    assert RunView(run).charts(n)["importance"]["feature"]   # once computed, it is drawn
+    details = RunDetails(run)
+    details.select(n)
+    assert details.charts["iteration"] == n and details.charts["kind"] == "classification"
+    details.close()
+
+    Xr, yr = load_diabetes(return_X_y=True)
+    reg = Experiment(ws, "insight").submit(AutoMLConfig(
+        task="regression", X=Xr, y=yr, iterations=2, n_cross_validations=3, random_state=0,
+        enable_ensembling=False, whitelist_models=["ElasticNet"]))
+    reg.wait_for_completion()
+    c = RunView(reg).charts(reg.best["iteration"])
+    assert c["kind"] == "regression" and len(c["true"]) == len(yr)
+    assert c["residual"][0] == pytest.approx(c["true"][0] - c["predicted"][0], abs=1e-4)

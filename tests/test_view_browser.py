@@ -149,6 +149,17 @@ def _drive(page, view, surface, tmp_path):
     families = view.locator(".aw-family-table tr[data-family]")
     families.first.wait_for()
     assert families.count() >= 2
+    # The selected iteration's charts, from its held-out predictions (iteration 3 is
+    # selected): confusion matrix, ROC, precision-recall, calibration.
+    view.locator(".aw-tab[data-tab='iteration']").click()
+    view.locator(".aw-iteration-title", has_text="Iteration 3,").wait_for()
+    cells = view.locator(".aw-confusion td")
+    expect(cells).to_have_count(4)
+    assert sum(int(t) for t in cells.all_inner_texts()) == 569   # breast cancer, held out once
+    for chart in ("roc", "pr", "calibration"):
+        expect(view.locator(f".aw-chart-{chart} .scatterlayer .trace").first).to_be_visible()
+    expect(view.locator(".aw-chart-roc .legendtext").first).to_contain_text("(AUC 0.")
+    screenshot(page, f"view-{surface}-iteration.png")
     view.locator(".aw-tab[data-tab='metric']").click()
     expect(ytitle).to_have_text("AUC_weighted")   # the choice is kept
 

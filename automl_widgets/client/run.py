@@ -21,8 +21,10 @@ from ..protocol import (
     INLINE_DATA,
     LOG,
     MODEL,
+    PREDICTIONS,
     REMOTE,
     SPEC,
+    TRUTH,
     EventReader,
     RunState,
     Status,
@@ -487,6 +489,31 @@ class ChildRun:
         else:
             cut = len(data)
         return data[:cut].decode("utf-8", errors="replace"), offset + cut
+
+    def get_predictions(self) -> dict:
+        """The iteration's held-out predictions and the labels they are scored against:
+        {"y_true", "y_pred", "proba" (None for regression), "classes"}. A remote run's
+        files are copied here first."""
+        import numpy as np
+        files = [os.path.join(self.parent.folder, TRUTH), os.path.join(self.folder, PREDICTIONS)]
+        if self.get_status() != Status.COMPLETED:
+            raise RuntimeError(f"Iteration {self.number} has no predictions (status "
+                               f"{self.get_status()}).")
+        missing = [p for p in files if not os.path.exists(p)]
+        if missing:
+            mirror = self.parent.target.mirror(self.parent.folder)
+            if mirror is not None:
+                try:
+                    for p in missing:
+                        mirror.fetch(os.path.relpath(p, self.parent.folder))
+                finally:
+                    mirror.close()
+        with np.load(files[0], allow_pickle=True) as truth, \
+                np.load(files[1], allow_pickle=True) as pred:
+            proba = pred["proba"]
+            return {"y_true": truth["y"], "y_pred": pred["pred"],
+                    "proba": proba if proba.size else None,
+                    "classes": truth["classes"] if truth["classes"].size else None}
 
     def get_feature_importance(self, max_seconds=60):
         """A DataFrame of feature, importance and std: how much the primary metric drops

@@ -21,6 +21,7 @@ from ..protocol import (
     CANCEL_RUN,
     PREDICTIONS,
     SPEC,
+    TRUTH,
     EventWriter,
     Status,
     cancel_iteration_request,
@@ -353,6 +354,7 @@ class Driver:
             return
         ctx, info = loaded
         self.guardrails(ctx)
+        self.save_truth(ctx)
         self.emit(ev.DataLoaded(**info))
         from .prepare import left_out
         for key, why in sorted(left_out(self.spec, info).items()):
@@ -408,6 +410,16 @@ class Driver:
         except Exception as exc:  # noqa: BLE001 - the run's results stand without it
             log.warning("feature importance of iteration %d failed: %s: %s", n,
                         type(exc).__name__, exc)
+
+    def save_truth(self, ctx):
+        """The labels every iteration's predictions.npz is scored against, once, so views
+        can draw an iteration's errors (confusion matrix, ROC, residuals) from the folder."""
+        import numpy as np
+        try:
+            np.savez(os.path.join(self.folder, TRUTH), y=ctx.y_eval,
+                     classes=ctx.classes if ctx.classes is not None else np.empty(0))
+        except OSError as exc:   # the charts go without; the run does not
+            log.warning("could not save %s: %s", TRUTH, exc)
 
     def guardrails(self, ctx):
         """The data guardrails, each a warning event; a check that breaks only says so."""

@@ -21,6 +21,7 @@ from .files import (
                     REMOTE,
                     RESULT,
                     SPEC,
+                    TRUTH,
                     cancel_iteration_request,
                     clean,
                     iteration_dir,
@@ -35,7 +36,7 @@ from .status import TERMINAL, Status
 
 __all__ = ["CANCEL_RUN", "CONTROL", "DRIVER_LOG", "DRIVER_PID", "EVENTS", "IMPORTANCE",
            "INLINE_DATA",
-           "ITERATIONS", "LOG", "MODEL", "PREDICTIONS", "REMOTE", "RESULT", "SPEC", "TERMINAL",
+           "ITERATIONS", "LOG", "MODEL", "PREDICTIONS", "REMOTE", "RESULT", "SPEC", "TERMINAL", "TRUTH",
            "EventReader", "EventWriter", "RunState", "Status", "cancel_iteration_request",
            "clean", "events", "iteration_dir", "load_state", "read_from", "read_json",
            "request", "requests", "write_json"]

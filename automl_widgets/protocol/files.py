@@ -19,6 +19,7 @@ DRIVER_LOG, DRIVER_PID, INLINE_DATA, REMOTE = "driver.log", "driver.pid", "data.
 # in iterations/<n>/
 LOG, MODEL, PREDICTIONS, RESULT = "log.txt", "model.joblib", "predictions.npz", "result.json"
 IMPORTANCE = "importance.json"   # an iteration's feature importance, once computed
+TRUTH = "truth.npz"              # the held-out labels the predictions are scored against
 CANCEL_RUN = "cancel_run"
 
 

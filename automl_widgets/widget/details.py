@@ -63,6 +63,7 @@ class RunDetails(anywidget.AnyWidget):
     cancelable = traitlets.List().tag(sync=True)
     can_cancel_run = traitlets.Bool(False).tag(sync=True)
     properties = traitlets.Dict(None, allow_none=True).tag(sync=True)
+    charts = traitlets.Dict(None, allow_none=True).tag(sync=True)   # the selected iteration's
     started = traitlets.Float(None, allow_none=True).tag(sync=True)
     selected = traitlets.Int(None, allow_none=True).tag(sync=True)   # set by clicks too
     sort = traitlets.Unicode("iteration").tag(sync=True)   # a column, "-" first: descending
@@ -189,6 +190,7 @@ class RunDetails(anywidget.AnyWidget):
     def _selection_changed(self):
         with self._lock:
             self.properties = self.view.properties(self.selected)
+            self.charts = self.view.charts(self.selected)
             self.cancelable = self.view.cancelable()
             self._log = {"n": None, "offset": 0}
             self._send_log()

@@ -6,7 +6,8 @@
 // (labextension/src/runview.ts). Everything shown is formatted in Python
 // (automl_widgets/viewmodel.py); this module only lays it out, sorts and plots it.
 //
-// Traits read: header, metrics, families, cancelable, can_cancel_run, properties, started,
+// Traits read: header, metrics, families, cancelable, can_cancel_run, properties, charts,
+// started,
 // _key, _initial. Traits written: selected, sort. Custom messages in: {type: "rows", rows,
 // reset} and {type: "log", n, text, reset}; out: {type: "snapshot"}, {type: "cancel_run"},
 // {type: "cancel_iteration", n}.
@@ -104,7 +105,8 @@ function render({ model, el }) {
 
   const tabs = h("div", "aw-tabs");
   tabs.setAttribute("role", "tablist");
-  const TABS = [["metric", "Metric"], ["timeline", "Timeline"], ["families", "Families"]];
+  const TABS = [["metric", "Metric"], ["timeline", "Timeline"], ["families", "Families"],
+    ["iteration", "Iteration"]];
   let tab = "metric";
   const tabButtons = TABS.map(([key, label]) => {
     const b = h("button", "aw-tab", label);
@@ -120,8 +122,9 @@ function render({ model, el }) {
   metricLabel.append(select);
   const plot = h("div", "aw-plot");
   const familyBox = h("div", "aw-families");
+  const iterationBox = h("div", "aw-iteration-charts");
   const charts = h("div", "aw-charts");
-  charts.append(tabs, metricLabel, plot, familyBox);
+  charts.append(tabs, metricLabel, plot, familyBox, iterationBox);
 
   const properties = h("div", "aw-properties");
   properties.tabIndex = -1;
@@ -348,6 +351,76 @@ function render({ model, el }) {
     familyBox.replaceChildren(fams.length ? t : h("div", "aw-table-empty", "No family has run yet."));
   }
 
+  // ---- the selected iteration's charts: from its held-out predictions ------------------
+  function small(cls, traces, layout) {
+    const div = h("div", `aw-chart ${cls}`);
+    iterationBox.append(div);
+    Plotly.react(div, traces, themed({ height: 240, margin: { l: 50, r: 10, t: 30, b: 40 },
+      showlegend: traces.length > 1, ...layout }), { ...CONFIG, displayModeBar: false });
+    return div;
+  }
+  const line = (c, dash) => ({ x: c.x, y: c.y, name: c.label, mode: "lines", type: "scatter",
+    line: { width: 2, dash } });
+  function drawIteration() {
+    for (const div of iterationBox.querySelectorAll(".aw-chart")) {
+      try { Plotly.purge(div); } catch (e) { /* gone */ }
+    }
+    iterationBox.replaceChildren();
+    const c = get("charts");
+    if (!c) {
+      iterationBox.append(h("div", "aw-table-empty", get("selected") === null || get("selected") === undefined
+        ? "Select an iteration to see its charts." : "No charts: the iteration has no predictions."));
+      return;
+    }
+    iterationBox.append(h("div", "aw-iteration-title", `Iteration ${c.iteration}, on its held-out rows`));
+    const diagonal = { x: [0, 1], y: [0, 1], mode: "lines", type: "scatter", name: "chance",
+      line: { dash: "dot", width: 1, color: css(el, "--jp-ui-font-color2", "#888") } };
+    if (c.kind === "classification") {
+      const t = h("table", "aw-confusion");
+      const head = h("tr");
+      head.append(h("th", "", "true \\ predicted"), ...c.labels.map((l) => h("th", "num", l)));
+      t.append(head);
+      const most = Math.max(1, ...c.confusion.flat());
+      c.confusion.forEach((row, i) => {
+        const tr = h("tr");
+        tr.append(h("th", "", c.labels[i]));
+        row.forEach((v, j) => {
+          const td = h("td", "num" + (i === j ? " aw-diagonal" : ""), String(v));
+          td.style.setProperty("--aw-share", String(v / most));
+          tr.append(td);
+        });
+        t.append(tr);
+      });
+      const box = h("div", "aw-chart-box");
+      box.append(h("div", "aw-chart-title", "Confusion matrix"), t);
+      iterationBox.append(box);
+      small("aw-chart-roc", [...c.roc.map((r) => ({ ...line(r), name: `${r.label} (AUC ${r.auc})` })), diagonal],
+        { title: { text: "ROC" }, xaxis: { title: { text: "false positive rate" } }, yaxis: { title: { text: "true positive rate" } } });
+      small("aw-chart-pr", c.pr.map((r) => line(r)),
+        { title: { text: "Precision-recall" }, xaxis: { title: { text: "recall" } }, yaxis: { title: { text: "precision" } } });
+      small("aw-chart-calibration", [...c.calibration.map((r) => ({ ...line(r), mode: "lines+markers" })), diagonal],
+        { title: { text: "Calibration" }, xaxis: { title: { text: "predicted probability" } }, yaxis: { title: { text: "observed frequency" } } });
+    } else {
+      const lo = Math.min(...c.true, ...c.predicted), hi = Math.max(...c.true, ...c.predicted);
+      small("aw-chart-scatter", [{ x: c.true, y: c.predicted, mode: "markers", type: "scatter", name: "rows",
+        marker: { size: 5, opacity: 0.6, color: css(el, "--aw-point-color", "#636efa") } },
+        { ...diagonal, x: [lo, hi], y: [lo, hi], name: "exact" }],
+        { title: { text: "Predicted against true" }, xaxis: { title: { text: "true" } }, yaxis: { title: { text: "predicted" } } });
+      small("aw-chart-residuals", [{ x: c.predicted, y: c.residual, mode: "markers", type: "scatter", name: "rows",
+        marker: { size: 5, opacity: 0.6, color: css(el, "--aw-point-color", "#636efa") } }],
+        { title: { text: "Residuals" }, xaxis: { title: { text: "predicted" } }, yaxis: { title: { text: "true - predicted" } } });
+    }
+    if (c.importance) {
+      const f = c.importance;
+      small("aw-chart-importance", [{ type: "bar", orientation: "h", y: f.feature, x: f.importance,
+        error_x: { type: "data", array: f.std, visible: true }, name: "importance",
+        marker: { color: css(el, "--aw-point-color", "#636efa") } }],
+        { title: { text: "Feature importance" }, height: 80 + 18 * f.feature.length,
+          margin: { l: 160, r: 10, t: 30, b: 40 }, yaxis: { autorange: "reversed" },
+          xaxis: { title: { text: "drop of the metric when shuffled" } } });
+    }
+  }
+
   let plotted = null;
   function drawCharts() {
     for (const b of tabButtons) {
@@ -356,9 +429,11 @@ function render({ model, el }) {
       b.setAttribute("aria-selected", on ? "true" : "false");
     }
     metricLabel.style.display = tab === "metric" ? "" : "none";
-    plot.style.display = tab === "families" ? "none" : "";
+    plot.style.display = tab === "families" || tab === "iteration" ? "none" : "";
     familyBox.style.display = tab === "families" ? "" : "none";
+    iterationBox.style.display = tab === "iteration" ? "" : "none";
     if (tab === "families") { drawFamilies(); return; }
+    if (tab === "iteration") { drawIteration(); return; }
     const [traces, layout] = tab === "metric" ? drawMetric() : drawTimeline();
     Plotly.react(plot, traces, themed(layout), CONFIG);
     if (plotted !== plot) {   // once per plot element: clicks select the iteration
@@ -424,6 +499,7 @@ function render({ model, el }) {
   const on = {
     "change:header": ["header", "rows"], "change:metrics": ["charts"],
     "change:families": ["charts"], "change:cancelable": ["buttons"],
+    "change:charts": ["charts"],
     "change:can_cancel_run": ["buttons"], "change:properties": ["properties"],
     "change:selected": ["rows", "buttons", "properties"], "change:sort": ["rows"],
   };

@@ -16,7 +16,9 @@ interface ViewState {
   [trait: string]: unknown;
 }
 
-const TRAITS = ['header', 'metrics', 'families', 'cancelable', 'can_cancel_run', 'properties', 'started'];
+const TRAITS = ['header', 'metrics', 'families', 'cancelable', 'can_cancel_run', 'properties',
+  'charts', 'started'];
+const SELECTED = ['properties', 'charts'];   // answers about the selected iteration
 
 /** The widget model runview.js expects (anywidget's get/set/on/send), held in the page and
  * fed from the REST API instead of a kernel. */
@@ -92,7 +94,7 @@ export class PanelModel {
       this.emit('msg:custom', { type: 'rows', rows: state.rows, reset: state.reset });
     }
     for (const key of TRAITS) {
-      if (this.values.selected === selected || key !== 'properties') {
+      if (this.values.selected === selected || !SELECTED.includes(key)) {
         this.set(key, state[key]);
       }
     }
@@ -141,7 +143,8 @@ export class RunView extends Widget {
     this.title.closable = true;
     this.model = new PanelModel(runId, {
       _key: `panel-${runId}-${Math.random()}`, _initial: [], header: {}, metrics: [],
-      families: [], cancelable: [], can_cancel_run: false, properties: null, started: null,
+      families: [], cancelable: [], can_cancel_run: false, properties: null, charts: null,
+      started: null,
       selected: null, sort: 'iteration'
     }, () => {
       this.onChange();
