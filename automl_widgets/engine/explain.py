@@ -60,17 +60,29 @@ def compute(ctx, model_path, seconds, random_state=0) -> dict:
     def score(X):
         pred, proba = _predict(ctx, model, X)
         return metric.compute(y_test, pred, proba, ctx.classes, None, ctx.positive_label)
+    t = time.monotonic()
     base = score(X_test)
+    per_score = time.monotonic() - t
     frame = hasattr(X_test, "iloc")
     names = [str(c) for c in X_test.columns] if frame else \
         [str(i) for i in range(np.shape(X_test)[1])]
+    # Fit the work to the time left: fewer repeats first, then fewer rows, so that every
+    # column gets its turn (each shuffle costs about one scoring of the rows).
+    left = seconds - (time.monotonic() - t0)
+    repeats = max(1, min(REPEATS, int(left / (len(names) * max(per_score, 1e-3)))))
+    if repeats == 1 and len(names) * per_score > 0.8 * left and len(y_test) > 200:
+        keep = rng.choice(len(y_test), max(200, int(len(y_test) * 0.8 * left /
+                                                     (len(names) * per_score))),
+                          replace=False)
+        X_test, y_test = take(X_test, np.sort(keep)), y_test[np.sort(keep)]
+        base = score(X_test)
     out, complete = [], True
     for j, name in enumerate(names):
-        if time.monotonic() - t0 > seconds:
-            complete = False
-            break
         drops = []
-        for _ in range(REPEATS):
+        for _ in range(repeats):
+            if time.monotonic() - t0 > seconds:
+                complete = False
+                break
             shuffled = X_test.copy()
             order = rng.permutation(len(y_test))
             if frame:
@@ -78,6 +90,8 @@ def compute(ctx, model_path, seconds, random_state=0) -> dict:
             else:
                 shuffled[:, j] = np.asarray(X_test)[order, j]
             drops.append(sign * (base - score(shuffled)))
+        if not complete:
+            break
         out.append({"feature": name, "importance": float(np.mean(drops)),
                     "std": float(np.std(drops))})
     out.sort(key=lambda f: -f["importance"])
@@ -87,7 +101,7 @@ def compute(ctx, model_path, seconds, random_state=0) -> dict:
         note += f"; stopped by the time cap ({seconds:.0f} s) after {len(out)} of " \
                 f"{len(names)} columns"
     return {"features": out, "metric": ctx.primary_metric, "baseline": float(base),
-            "rows": int(len(y_test)), "repeats": REPEATS, "complete": complete, "note": note,
+            "rows": int(len(y_test)), "repeats": repeats, "complete": complete, "note": note,
             "seconds": round(time.monotonic() - t0, 2)}
 
 

@@ -76,6 +76,10 @@ def _predict(ctx, model, X):
     proba = np.zeros((raw.shape[0], len(ctx.classes)))
     cols = np.searchsorted(ctx.classes, model.classes_)  # a fold may miss a rare class
     proba[:, cols] = raw
+    # float32 boosters (XGBoost) sum to 1 only within their precision: make it exact, or
+    # scikit-learn's log_loss warns in every iteration's log
+    total = proba.sum(axis=1, keepdims=True)
+    np.divide(proba, total, out=proba, where=total > 0)
     return ctx.classes[np.argmax(proba, axis=1)], proba
 
 
