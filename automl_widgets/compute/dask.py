@@ -8,6 +8,7 @@ target's description in spec.json.
 """
 from __future__ import annotations
 
+import gc
 import re
 
 from .base import NAME_RULE_TEXT
@@ -82,13 +83,20 @@ class DaskCompute(LocalCompute):
 
 def _ask_scheduler(address, security) -> dict:
     from distributed import Client
+    failure = None
     try:
         client = Client(address, security=security, timeout=CONNECT_TIMEOUT,
                         set_as_default=False)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, TLS/comm errors alike
+        failure = f"{type(exc).__name__}: {exc}"
+    if failure is not None:
+        # The half-made Client is garbage now. Collected later, at a random moment, its
+        # __del__ takes distributed's LoopRunner lock, which the moment may already hold
+        # (a deadlock seen in the suite until a timeout); collected here, it holds nothing.
+        gc.collect()
         raise DaskError(f"No Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s "
-                        f"({type(exc).__name__}: {exc}). Check the address and that "
-                        "`dask scheduler` runs there and is reachable from here.") from None
+                        f"({failure}). Check the address and that `dask scheduler` runs "
+                        "there and is reachable from here.")
     try:
         return client.scheduler_info()
     finally:
