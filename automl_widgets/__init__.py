@@ -13,6 +13,7 @@ _EXPORTS = {
     "SSHCompute": "compute",
     "RunDetails": "widget", "Status": "protocol", "ComputeTarget": "compute",
     "ComputeTargetException": "compute", "Model": "client.models",
+    "onnx_inputs": "client.onnx_export",
 }
 __all__ = sorted(_EXPORTS)
 

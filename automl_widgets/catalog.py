@@ -31,6 +31,11 @@ class Component:
     wrap: tuple | None = None   # (dotted class, kwargs): the estimator goes inside it
     max_rows: int | None = None   # above this many rows its fit costs too much to try
     integer_labels: bool = False  # needs classes 0..k-1 (XGBoost)
+    # skl2onnx (with onnxmltools' booster converters) converts it to a graph whose float32
+    # predictions match: not HistGradientBoosting (its converter fails on scikit-learn 1.9),
+    # XGBoost (its split points are data values, so a scaled feature one float32 step off
+    # flips the row) nor kNN (float32 distances reorder tied neighbours)
+    onnx: bool = True
 
     def klass(self):
         return _load(self.cls)
@@ -110,6 +115,7 @@ _XGB = {"n_estimators": ("int", 20, 1000, True), "max_depth": ("int", 2, 10, Fal
         "reg_lambda": ("float", 1e-3, 10.0, True)}
 _XGB_DEFAULTS = {"tree_method": "hist", "n_estimators": 100, "verbosity": 0}
 _XGB_COST = {"n_estimators": (100, 1.0), "max_depth": (6, 0.7)}
+_NO_ONNX = {"onnx": False}
 _KNN = {"n_neighbors": ("int", 1, 50, True), "weights": ("cat", ["uniform", "distance"]),
         "p": ("cat", [1, 2])}
 # SVMs give probabilities through a 3-fold sigmoid calibration, cheaper than SVC's own.
@@ -127,7 +133,7 @@ CLASSIFIERS = {e.key: e for e in [
              "alpha": ("float", 1e-6, 1e-1, True),
              "penalty": ("cat", ["l2", "l1", "elasticnet"])}, **_BALANCED), cost=0.3),
     _c("KNN", "kNN", "sklearn.neighbors.KNeighborsClassifier", (CLASSIFICATION,), {}, {}, _KNN,
-       cost=0.5),
+       cost=0.5, **_NO_ONNX),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeClassifier", (CLASSIFICATION,), {}, {},
        dict(_TREE, max_depth=("int", 2, 32, True), criterion=("cat", ["gini", "entropy"]),
             **_BALANCED), cost=0.5),
@@ -141,9 +147,10 @@ CLASSIFIERS = {e.key: e for e in [
        (CLASSIFICATION,), {}, {}, _BOOST, cost=20.0, cost_params=_BOOST_COST),
     _c("HistGradientBoosting", "hist gradient boosting",
        "sklearn.ensemble.HistGradientBoostingClassifier", (CLASSIFICATION,), {}, None,
-       dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST),
+       dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST, **_NO_ONNX),
     _c("XGBoostClassifier", "XGBoostClassifier", "xgboost.XGBClassifier", (CLASSIFICATION,),
-       _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, integer_labels=True),
+       _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, integer_labels=True,
+       **_NO_ONNX),
     _c("LinearSVM", "LinearSVM", "sklearn.svm.LinearSVC", (CLASSIFICATION,), {}, {},
        dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, wrap=_CALIBRATED),
     _c("SVM", "SVM", "sklearn.svm.SVC", (CLASSIFICATION,), {}, None,
@@ -167,7 +174,7 @@ REGRESSORS = {e.key: e for e in [
                            "alpha": ("float", 1e-6, 1e-1, True),
                            "penalty": ("cat", ["l2", "l1", "elasticnet"])}, cost=0.1),
     _c("KNN", "kNN", "sklearn.neighbors.KNeighborsRegressor", (REGRESSION,), {}, {}, _KNN,
-       cost=0.5),
+       cost=0.5, **_NO_ONNX),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeRegressor", (REGRESSION,), {}, {},
        dict(_TREE, max_depth=("int", 2, 32, True)), cost=1.0),
     _c("RandomForest", "random forest", "sklearn.ensemble.RandomForestRegressor",
@@ -178,9 +185,9 @@ REGRESSORS = {e.key: e for e in [
        (REGRESSION,), {}, {}, _BOOST, cost=25.0, cost_params=_BOOST_COST),
     _c("HistGradientBoosting", "hist gradient boosting",
        "sklearn.ensemble.HistGradientBoostingRegressor", (REGRESSION,), {}, None, _HIST,
-       cost=1.2, cost_params=_HIST_COST),
+       cost=1.2, cost_params=_HIST_COST, **_NO_ONNX),
     _c("XGBoostRegressor", "XGBoostRegressor", "xgboost.XGBRegressor", (REGRESSION,),
-       _XGB_DEFAULTS, {}, _XGB, cost=1.2, cost_params=_XGB_COST),
+       _XGB_DEFAULTS, {}, _XGB, cost=1.2, cost_params=_XGB_COST, **_NO_ONNX),
 ]}
 
 ENSEMBLES = ("VotingEnsemble", "StackEnsemble")
@@ -251,14 +258,15 @@ def keys_of(pipeline: str | None, task: str) -> tuple[str, str] | None:
 
 
 def allowed_estimators(task, allowed=None, blocked=None, sparse=False, rows=None,
-                       integer_labels=True) -> list[str]:
+                       integer_labels=True, onnx=False) -> list[str]:
     """The estimators a run may use: allowed, not blocked, and fit for the data."""
     comps = [c for k, c in estimators(task).items()
              if (not allowed or k in allowed) and k not in (blocked or ())]
     return [c.key for c in comps
             if (not sparse or c.sparse_kwargs is not None)
             and (rows is None or c.max_rows is None or rows <= c.max_rows)
-            and (integer_labels or not c.integer_labels)]
+            and (integer_labels or not c.integer_labels)
+            and (not onnx or c.onnx)]
 
 
 def allowed_preprocessors(sparse=False) -> list[str]:

@@ -177,6 +177,11 @@ PARAMETERS: dict = {
     "compute_target": (None, [ANY]),
     # the classic name: the best iteration's feature importance, computed at the end
     "model_explainability": (False, [BOOL]),
+    # the classic name: search only pipelines that convert to ONNX (the [onnx] extra)
+    "enable_onnx_compatible_models": (False, [BOOL]),
+    # log every iteration to MLflow as a nested run (the [mlflow] extra)
+    "mlflow_tracking_uri": (None, [Kind((str,), "a tracking URI (a str such as "
+                                         "'file:///tmp/mlruns' or 'http://host:5000')"), NONE]),
 }
 
 # later name: (classic name, converter from the later value to the classic one)
@@ -328,10 +333,16 @@ def _check_related(s):
             if m not in models:
                 raise ConfigError(f"{key} names {m!r}, which is not a {task} model."
                                   f"{suggest(str(m), models)} Valid: {', '.join(models)}.")
-    left = catalog.allowed_estimators(task, s["whitelist_models"], s["blacklist_models"])
+    onnx = s["enable_onnx_compatible_models"]
+    left = catalog.allowed_estimators(task, s["whitelist_models"], s["blacklist_models"],
+                                      onnx=onnx)
     if not left:
-        raise ConfigError("whitelist_models and blacklist_models leave no model to try; "
-                          f"valid {task} models: {', '.join(models)}.")
+        valid = catalog.allowed_estimators(task, onnx=onnx)
+        raise ConfigError("whitelist_models and blacklist_models leave no model to try"
+                          + (" that converts to ONNX" if onnx else "")
+                          + f"; valid {task} models: {', '.join(valid)}.")
+    _check_extra(onnx, "enable_onnx_compatible_models=True", "onnx", ("skl2onnx", "onnxmltools"))
+    _check_extra(s["mlflow_tracking_uri"], "mlflow_tracking_uri", "mlflow", ("mlflow",))
     if s["validation_size"] is not None and s["n_cross_validations"] is not None:
         raise ConfigError("Give either 'validation_size' or 'n_cross_validations', not both.")
     if s["X_valid"] is not None and (s["validation_size"] is not None
@@ -354,6 +365,15 @@ def _check_related(s):
                           "are given: leave 'n_cross_validations', 'validation_size' and "
                           "'validation_data'/'X_valid' unset.")
     _check_data_source(s)
+
+
+def _check_extra(wanted, setting, extra, modules):
+    """An optional feature's packages, checked here rather than failing at the end."""
+    import importlib.util
+    missing = [m for m in modules if wanted and importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"{setting} needs {', '.join(missing)}, which is not installed: "
+                          f"pip install 'automl-widgets[{extra}]'.")
 
 
 def _check_data_source(s):

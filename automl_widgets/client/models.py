@@ -21,9 +21,10 @@ from importlib import metadata
 from ..errors import ConfigError
 
 MODEL_FILE = "model.joblib"
+FORMATS = ("joblib", "onnx")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}")
 PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "lightgbm", "xgboost-cpu",
-            "xgboost")
+            "xgboost", "skl2onnx", "onnxmltools", "onnx")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (name TEXT, version INTEGER, created REAL, run_id TEXT,
     iteration INTEGER, info TEXT, PRIMARY KEY (name, version));
@@ -68,13 +69,28 @@ class Model:
         import joblib
         return joblib.load(self.path)
 
-    def download(self, target_dir=".", exist_ok=False) -> str:
-        """Copy the model file into target_dir (made if missing); returns its path."""
-        os.makedirs(target_dir, exist_ok=True)
-        dest = os.path.join(target_dir, f"{self.name}-{self.version}.joblib")
+    def download(self, target_dir=".", exist_ok=False, format="joblib") -> str:
+        """Copy the model into target_dir (made if missing); returns its path.
+
+        format="onnx" writes <name>-<version>.onnx instead (the [onnx] extra)."""
+        if format not in FORMATS:
+            raise ConfigError(f"format must be one of {list(FORMATS)}; got {format!r}.")
+        if format == "onnx":
+            from .onnx_export import _import
+            _import()
+        dest = os.path.join(target_dir, f"{self.name}-{self.version}.{format}")
         if os.path.exists(dest) and not exist_ok:
             raise FileExistsError(f"{dest} exists; pass exist_ok=True to overwrite it.")
-        shutil.copyfile(self.path, dest)
+        os.makedirs(target_dir, exist_ok=True)
+        if format == "onnx":
+            from .onnx_export import convert
+            data = convert(self.load()).SerializeToString()
+            tmp = dest + ".part"   # a failed write never leaves a half file under the name
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, dest)
+        else:
+            shutil.copyfile(self.path, dest)
         return dest
 
     @staticmethod

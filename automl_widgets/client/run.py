@@ -242,8 +242,18 @@ class Run(traitlets.HasTraits):
         return {n: dict(r.get("metrics") or {}) for n, r in sorted(self.state.iterations.items())
                 if r.get("metrics")}
 
-    def get_output(self, metric=None, iteration=None):
-        """(best child run, fitted Pipeline); by `metric`, or a given `iteration`."""
+    def get_output(self, metric=None, iteration=None, return_onnx_model=False):
+        """(best child run, fitted Pipeline); by `metric`, or a given `iteration`.
+
+        return_onnx_model=True: (child run, onnx.ModelProto) instead, for a run with
+        enable_onnx_compatible_models=True (needs the [onnx] extra); feed it with
+        automl_widgets.onnx_inputs(model, X)."""
+        import numpy as np
+        if not isinstance(return_onnx_model, (bool, np.bool_)):
+            raise ValueError(f"return_onnx_model must be a bool; got {return_onnx_model!r}.")
+        if return_onnx_model:
+            from .onnx_export import _import
+            _import()   # the missing extra said before anything loads
         self.refresh()
         if iteration is None:
             iteration = self._best_by(metric or self.spec["primary_metric"])
@@ -251,6 +261,9 @@ class Run(traitlets.HasTraits):
             raise ValueError(f"No iteration {iteration} in run {self.id}; it has "
                              f"{sorted(self.state.iterations)}.")
         child = ChildRun(self, iteration)
+        if return_onnx_model:
+            from .onnx_export import convert
+            return child, convert(child.load_model())
         return child, child.load_model()
 
     def _best_by(self, name):

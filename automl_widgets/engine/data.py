@@ -84,8 +84,13 @@ def date_parts(parts):
         SimpleImputer(strategy="median", keep_empty_features=True))
 
 
-def build_featurizer(kinds: dict, sparse: bool):
-    """An unfitted scikit-learn transformer that imputes and encodes raw rows."""
+def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False):
+    """An unfitted scikit-learn transformer that imputes and encodes raw rows.
+
+    onnx: only steps skl2onnx converts. Its string imputer cannot take NaN, so categories
+    go straight to the encoder (missing is a category of its own); no missing-value
+    indicator; text is one-hot encoded like a category and dates are dropped (the
+    driver's log says so)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
@@ -96,8 +101,14 @@ def build_featurizer(kinds: dict, sparse: bool):
         return SimpleImputer(strategy="median", keep_empty_features=True)
     parts = []
     if kinds["numeric"]:
-        parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=True,
+        parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=not onnx,
                                                keep_empty_features=True), kinds["numeric"]))
+    if onnx:
+        categories = kinds["categorical"] + kinds["text"]
+        if categories:
+            parts.append(("categorical", OneHotEncoder(   # the converter knows no infrequent
+                handle_unknown="ignore", sparse_output=False), categories))
+        return ColumnTransformer(parts, sparse_threshold=0)
     if kinds.get("datetime"):
         parts.append(("datetime", date_parts(("year", "month", "day", "day_of_week")),
                       kinds["datetime"]))

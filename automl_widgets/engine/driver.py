@@ -54,6 +54,10 @@ class Driver:
         metrics.load(self.spec.get("custom_metrics"))   # the user's, pickled in the spec
         self.metric = metrics.get(self.spec["primary_metric"])
         self.events = EventWriter(folder)
+        self.tracker = None
+        if self.spec.get("mlflow_tracking_uri"):
+            from .tracking import Tracker
+            self.tracker = Tracker(self.spec, folder)
         self.running = {}          # n -> (Worker, proposal)
         self.completed = []        # (n, folder, score, family) of iterations with predictions
         self.first_failure = None  # (n, reason) of the first iteration that failed
@@ -79,7 +83,15 @@ class Driver:
         self.slots = s["concurrent_iterations"]
 
     def emit(self, event):
-        return self.events.emit(event)
+        if isinstance(event, ev.RunFinished) and self.tracker is not None:
+            self.tracker.finish(event.status, self.best_iteration())
+        out = self.events.emit(event)
+        if self.tracker is not None:
+            self.tracker.on(event)
+        return out
+
+    def best_iteration(self):
+        return next((n for n, _, score, _ in self.completed if score == self.best), None)
 
     # ---- control ---------------------------------------------------------------------
     def cancel_wanted(self, found=None) -> bool:
@@ -339,6 +351,8 @@ class Driver:
         from .. import catalog
         from .search import Searcher
         self.t0 = time.monotonic()
+        if self.tracker is not None:
+            self.tracker.start()
         prior = self.prior()
         if prior is None:
             self.emit(ev.RunStarted(pid=os.getpid(), host=os.uname().nodename))
@@ -359,6 +373,11 @@ class Driver:
         from .prepare import left_out
         for key, why in sorted(left_out(self.spec, info).items()):
             log.info("%s is not tried: %s", key, why)
+        if ctx.onnx and ctx.kinds and ctx.kinds["numeric"] is not None:
+            for kind, what in (("datetime", "dropped"), ("text", "one-hot encoded as categories")):
+                if ctx.kinds[kind]:
+                    log.info("enable_onnx_compatible_models=True: %s columns %s are %s",
+                             kind, ctx.kinds[kind], what)
         if self.dask is not None:
             self.dask.scatter(ctx)
         s = self.spec
@@ -367,6 +386,9 @@ class Driver:
                                  self.metric.greater_is_better, s["random_state"])
         catalog.preload(ctx.task)
         wanted = _ensembles(s)
+        if _onnx(s) and s["enable_ensembling"] and s.get("enable_stack_ensemble", True):
+            log.info("StackEnsemble is not built: enable_onnx_compatible_models=True, and "
+                     "skl2onnx cannot convert a stack over one input per column")
         ensembling = bool(wanted) and s["iterations"] > len(wanted)
         last = s["iterations"] - len(wanted) if ensembling else s["iterations"]
         n = self.search(ctx, last, start=0 if prior is None else self.resume(prior, ctx))
@@ -541,7 +563,12 @@ def _ensembles(spec) -> list[str]:
         return []
     return [name for name, key in (("VotingEnsemble", "enable_voting_ensemble"),
                                    ("StackEnsemble", "enable_stack_ensemble"))
-            if spec.get(key, True)]
+            if spec.get(key, True) and not (name == "StackEnsemble" and _onnx(spec))]
+
+
+def _onnx(spec) -> bool:
+    # skl2onnx converts a stack only over a single input tensor, not one per raw column
+    return bool(spec.get("enable_onnx_compatible_models"))
 
 
 def main(argv=None):

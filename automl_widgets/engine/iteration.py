@@ -39,6 +39,7 @@ class Context:
     final_rows: tuple | None = None   # (X, y, w) to fit the saved model on, if not X, y
     positive_label: object = None     # binary metrics' positive class (None: the last)
     custom_metrics: dict | None = None   # the user's metrics (spec.json), for Dask workers
+    onnx: bool = False                   # enable_onnx_compatible_models: convertible steps only
 
     @property
     def y_eval(self):
@@ -52,7 +53,7 @@ def take(X, idx):
 def build_pipeline(ctx: Context, preprocessor: str, estimator: str, params: dict) -> Pipeline:
     steps = []
     if ctx.kinds is not None:
-        steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse)))
+        steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)))
     steps.append(("preprocessor", catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)))
     est = catalog.estimators(ctx.task)[estimator].build(
         params, sparse=ctx.sparse, random_state=ctx.random_state, n_jobs=ctx.n_jobs)

@@ -76,12 +76,13 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         splits = list(cv.split(np.zeros(len(y)), y))
     sparse = datacheck.is_sparse(X)
     cores = spec["max_cores_per_iteration"]
+    onnx = bool(spec.get("enable_onnx_compatible_models"))
     ctx = Context(task=task, primary_metric=spec["primary_metric"], X=X, y=y,
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
                   classes=classes, kinds=data.column_kinds(X) if spec["preprocess"] else None,
                   sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows,
                   positive_label=spec.get("positive_label"),
-                  custom_metrics=spec.get("custom_metrics"))
+                  custom_metrics=spec.get("custom_metrics"), onnx=onnx)
     info = {
         "rows": int(len(y)), "columns": int(np.shape(X)[1]), "sparse": sparse,
         "validation": ("cross_validation" if splits else "holdout"),
@@ -91,7 +92,7 @@ def prepare(spec, folder) -> tuple[Context, dict]:
                                                  for c in classes],
         "estimators": catalog.allowed_estimators(
             task, spec["whitelist_models"], spec["blacklist_models"], sparse, rows=len(y),
-            integer_labels=classes is None or _integer_labels(classes)),
+            integer_labels=classes is None or _integer_labels(classes), onnx=onnx),
         "preprocessors": catalog.allowed_preprocessors(sparse),
     }
     if not info["estimators"]:
@@ -118,6 +119,8 @@ def left_out(spec, info) -> dict:
             why[key] = "it does not take sparse X"
         elif comp.max_rows is not None and info["rows"] > comp.max_rows:
             why[key] = f"more than {comp.max_rows} rows make it too slow"
+        elif spec.get("enable_onnx_compatible_models") and not comp.onnx:
+            why[key] = "enable_onnx_compatible_models=True and skl2onnx cannot convert it"
         else:
             why[key] = "it needs class labels 0..k-1"
     return why
