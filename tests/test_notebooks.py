@@ -27,7 +27,7 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 # Notebooks that need nothing but this machine. Those needing an SSH host or a Dask
 # cluster will join with their own environment setup.
-LOCAL_PREFIXES = ("01",)
+LOCAL_PREFIXES = ("01", "04")
 LOCAL_NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name.startswith(LOCAL_PREFIXES)]
 SSH_NOTEBOOK = NOTEBOOKS_DIR / "02-remote-ssh.ipynb"
 CLASSIC_NOTEBOOK = NOTEBOOKS_DIR / "00-classic-remote-example.ipynb"
@@ -100,7 +100,8 @@ def execute(notebook: Path, tmp_path: Path, timeout=CELL_TIMEOUT):
 
 
 def test_the_local_notebooks_are_found():
-    assert [p.name for p in LOCAL_NOTEBOOKS] == ["01-local-classification.ipynb"]
+    assert [p.name for p in LOCAL_NOTEBOOKS] == ["01-local-classification.ipynb",
+                                                 "04-insight.ipynb"]
 
 
 def test_every_notebook_is_executed_by_a_test():
@@ -125,6 +126,8 @@ def test_notebook_runs(notebook, tmp_path):
     run_folder = _check_ran_cleanly(nb, work)
     if notebook.name.startswith("01-local-classification"):
         _check_classification(nb, work, run_folder)
+    if notebook.name.startswith("04-insight"):
+        _check_insight(nb, work, run_folder)
 
 
 def _check_ran_cleanly(nb, work) -> Path:
@@ -181,6 +184,32 @@ def _check_classification(nb, work, run_folder):
     # debug_log went into the run folder, not into the notebook's folder.
     assert (run_folder / "automl_errors.log").is_file()
     assert not (work / "automl_errors.log").exists()
+
+
+def _check_insight(nb, work, run_folder):
+    """Guardrails before the table, two of them not passed; the leaderboard, importance,
+    charts' data, a registered version and an ONNX graph that agrees with the Pipeline."""
+    out = _outputs_text(_tagged(nb, "run"), "stdout")
+    assert out.index("DATA GUARDRAILS:") < out.index("ITERATION") and "Run status: Completed" in out
+    guard = _outputs_text(_tagged(nb, "guardrails"), "stdout")
+    flagged = re.findall(r"^\d+ +(\w+) +(warning|fixed)", guard, re.M)
+    assert ("class_imbalance", "warning") in flagged and ("id_like_columns", "warning") in flagged
+    assert ("missing_values", "fixed") in flagged
+    board = _outputs_text(_tagged(nb, "leaderboard"), "stdout").splitlines()
+    assert board[0].split() == ["iteration", "pipeline", "status", "AUC_weighted", "duration"]
+    scores = [float(line.split()[-2]) for line in board[1:] if "Completed" in line]
+    assert len(scores) >= 3 and scores == sorted(scores, reverse=True)
+    importance = _outputs_text(_tagged(nb, "importance"), "stdout")
+    assert "feature  importance" in importance and "clinic_" not in importance
+    charts = _outputs_text(_tagged(nb, "charts"), "stdout")
+    assert re.search(r"^predicted +0 +1$", charts, re.M), charts
+    assert "version 1" in _outputs_text(_tagged(nb, "register"), "stdout")
+    onnx = _outputs_text(_tagged(nb, "onnx"), "stdout")
+    agree = re.search(r"agree on ([\d.]+)% of rows", onnx)
+    assert agree and float(agree.group(1)) >= 99, onnx
+    assert (work / "exported" / "cancer-screen-1.onnx").stat().st_size > 1000
+    events = [json.loads(line) for line in (run_folder / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "run_finished" and events[-1]["status"] == "Completed"
 
 
 def _table_rows(nb, run_id):

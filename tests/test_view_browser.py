@@ -125,6 +125,13 @@ def _drive(page, view, surface, tmp_path):
     view.locator("pre.aw-log", has_text=first).wait_for()
     expect(view.locator(".aw-properties")).to_contain_text("Hyperparameters")
 
+    # Iteration 3's feature importance, computed on demand before it is selected, so its
+    # charts include the importance bars.
+    run = Workspace.from_config(tmp_path).find_run(run_folder.name)
+    importance = run.get_children()[3].get_feature_importance(max_seconds=60)
+    assert len(importance) == 30
+    run.close()
+
     # The keyboard: arrows move the selection, Enter opens the details.
     table.locator(".aw-table-scroll").focus()
     page.keyboard.press("ArrowDown")
@@ -159,7 +166,16 @@ def _drive(page, view, surface, tmp_path):
     for chart in ("roc", "pr", "calibration"):
         expect(view.locator(f".aw-chart-{chart} .scatterlayer .trace").first).to_be_visible()
     expect(view.locator(".aw-chart-roc .legendtext").first).to_contain_text("(AUC 0.")
+    expect(view.locator(".aw-chart-importance .g-gtitle")).to_have_text("Feature importance")
+    expect(view.locator(".aw-chart-importance .barlayer .point")).to_have_count(20)   # the top 20
+    # most important on top, by name (the array's column numbers, as categories)
+    top = view.locator(".aw-chart-importance").evaluate("""(el) => [...el.querySelectorAll(
+        '.ytick text')].sort((a, b) => a.getBoundingClientRect().top -
+        b.getBoundingClientRect().top)[0].textContent""")
+    assert top == str(importance["feature"].iloc[0])
     screenshot(page, f"view-{surface}-iteration.png")
+    view.locator(".aw-chart-importance").scroll_into_view_if_needed()
+    screenshot(page, f"view-{surface}-importance.png")
     view.locator(".aw-tab[data-tab='metric']").click()
     expect(ytitle).to_have_text("AUC_weighted")   # the choice is kept
 

@@ -412,11 +412,13 @@ function render({ model, el }) {
     }
     if (c.importance) {
       const f = c.importance;
-      small("aw-chart-importance", [{ type: "bar", orientation: "h", y: f.feature, x: f.importance,
+      // Names as text on a category axis: columns of a plain array are numbers, which
+      // plotly would otherwise place on a numeric axis, out of the importance order.
+      small("aw-chart-importance", [{ type: "bar", orientation: "h", y: f.feature.map(String), x: f.importance,
         error_x: { type: "data", array: f.std, visible: true }, name: "importance",
         marker: { color: css(el, "--aw-point-color", "#636efa") } }],
         { title: { text: "Feature importance" }, height: 80 + 18 * f.feature.length,
-          margin: { l: 160, r: 10, t: 30, b: 40 }, yaxis: { autorange: "reversed" },
+          margin: { l: 160, r: 10, t: 30, b: 40 }, yaxis: { type: "category", autorange: "reversed" },
           xaxis: { title: { text: "drop of the metric when shuffled" } } });
     }
   }
