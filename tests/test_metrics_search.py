@@ -89,8 +89,10 @@ def _proposals(seed, n=18, scores=None):
 
 def test_defaults_first_then_model_based_and_deterministic():
     a, k = _proposals(7), len(catalog.DEFAULTS["classification"])
-    assert [(p, e) for p, e, _ in a[:k]] == catalog.DEFAULTS["classification"]
-    assert all(params == {} for _, _, params in a[:k])
+    assert a[:k] == [(d[0], d[1], d[2] if len(d) > 2 else {})
+                     for d in catalog.DEFAULTS["classification"]]
+    assert a[0] == ("MaxAbsScaler", "LightGBM", catalog.SMALL_LGBM)   # a second start
+    assert sum(params == {} for _, _, params in a[:k]) == k - 1
     assert all(params for _, _, params in a[k:])  # TPE proposes hyperparameters
     assert a == _proposals(7)                     # same seed, same history: same proposals
     assert a[k:] != _proposals(8)[k:]

@@ -151,7 +151,8 @@ def test_a_proposal_over_the_limit_is_cut_to_fit_or_not_made():
 def test_a_default_over_the_limit_is_passed_over():
     s = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"], ["MaxAbsScaler"],
                  True, 0)
-    s.tell(s.ask(), 0.5, seconds=1.0)   # LightGBM's default: 1 s
+    s.tell(s.ask(), 0.5, seconds=1.0)   # LightGBM's small start: 1 s
+    s.tell(s.ask(), 0.5, seconds=1.0)   # and its default
     p = s.ask(limit=5.0)                 # the forest's default is priced at 30 s
     assert p.estimator == "ElasticNet"
     assert [e for e, _ in s.passed_over] == ["RandomForest"]
@@ -192,7 +193,8 @@ def test_a_proposal_whose_first_fold_is_below_the_median_is_pruned(ws):
 
 def test_pruned_trials_are_told_to_optuna_with_their_first_fold():
     s = Searcher("classification", ["LightGBM"], ["MaxAbsScaler"], True, 0)
-    s.tell(s.ask(), 0.9, seconds=1.0)
+    while s.defaults:
+        s.tell(s.ask(), 0.9, seconds=1.0)
     p = s.ask()
     s.tell(p, None, pruned_at=0.7)
     trial = s.study.trials[-1]

@@ -78,11 +78,13 @@ class Searcher:
         self.estimators = list(estimators)
         self.preprocessors = list(preprocessors)
         self.sign = 1.0 if greater_is_better else -1.0
-        self.defaults = [(p, e) for p, e in catalog.DEFAULTS[task]
-                         if e in self.estimators and p in self.preprocessors]
+        self.defaults = [(d[0], d[1], dict(d[2]) if len(d) > 2 else {})
+                         for d in catalog.DEFAULTS[task]
+                         if d[1] in self.estimators and d[0] in self.preprocessors]
         # Allowed estimators missing from the default list still get their default turn.
-        listed = {e for _, e in self.defaults}
-        self.defaults += [(self.preprocessors[0], e) for e in self.estimators if e not in listed]
+        listed = {d[1] for d in self.defaults}
+        self.defaults += [(self.preprocessors[0], e, {}) for e in self.estimators
+                          if e not in listed]
         with warnings.catch_warnings():  # multivariate/group are marked experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = optuna.samplers.TPESampler(seed=random_state, n_startup_trials=5,
@@ -101,8 +103,8 @@ class Searcher:
         the cheapest tried that fits `hard_limit`; None when none does."""
         hard_limit = limit if hard_limit is None else hard_limit
         while self.defaults:
-            p, e = self.defaults.pop(0)
-            proposal = self._priced(Proposal(p, e))
+            p, e, params = self.defaults.pop(0)
+            proposal = self._priced(Proposal(p, e, params))
             if _fits(proposal, hard_limit if limit is None else limit):
                 return proposal
             self.passed_over.append((e, proposal.cost))
@@ -170,8 +172,8 @@ class Searcher:
         teach the cost model and TPE."""
         if preprocessor not in self.preprocessors or estimator not in self.estimators:
             return
-        if not params:
-            self.defaults = [(p, e) for p, e in self.defaults if e != estimator]
+        self.defaults = [d for d in self.defaults
+                         if not (d[1] == estimator and d[2] == dict(params or {}))]
         proposal = Proposal(preprocessor, estimator, dict(params or {}))
         if seconds is not None:
             self.costs.observe(proposal, seconds)

@@ -1,0 +1,173 @@
+"""Ways to pick the final model, compared on the same runs: no rerun, no search noise.
+
+    .venv/bin/python benchmarks/ensemble_ablation.py run --workspace /tmp/abl [--budget 60]
+        [--datasets a,b]                       # one run of ours per dataset, kept
+    .venv/bin/python benchmarks/ensemble_ablation.py analyse --workspace /tmp/abl
+
+`run` runs ours as benchmarks/quality.py does (same split, settings and budget) and keeps
+the workspace. `analyse` takes every completed iteration's held-out predictions (what the
+ensembles are chosen from) and its fitted model's predictions on the 25 % test rows, and
+scores each strategy's choice on the test rows. The search is the same for every strategy,
+so the differences are the strategies', not the runs' luck.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+
+import joblib
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+from quality import SEED, fit_ours, score  # noqa: E402
+from quality_datasets import BY_NAME, DATASETS  # noqa: E402
+from sklearn.metrics import r2_score, roc_auc_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from automl_widgets import Workspace  # noqa: E402
+
+
+def split(ds):
+    X, y = ds.load()
+    return train_test_split(X, y, test_size=0.25, random_state=SEED,
+                            stratify=None if ds.kind == "regression" else y)
+
+
+def do_run(args):
+    os.makedirs(args.workspace, exist_ok=True)
+    try:
+        ws = Workspace.from_config(args.workspace)
+    except Exception:
+        ws = Workspace.create(args.workspace)
+    index_path = os.path.join(args.workspace, "runs.json")
+    index = json.load(open(index_path)) if os.path.exists(index_path) else {}
+    for ds in _datasets(args):
+        X_train, X_test, y_train, y_test = split(ds)
+        model, n, details = fit_ours(ws, ds, X_train, y_train, args.budget)
+        index[ds.name] = {"run": _last_run(ws), "test": score(ds, model, X_test, y_test),
+                          "iterations": n, "best": details["best"]}
+        print(ds.name, index[ds.name], flush=True)
+        json.dump(index, open(index_path, "w"), indent=1)
+
+
+def _last_run(ws):
+    return max(ws.runs(), key=lambda r: r[2])[0]
+
+
+def _datasets(args):
+    return [BY_NAME[n] for n in args.datasets.split(",")] if args.datasets else DATASETS
+
+
+# ---- analysis ----------------------------------------------------------------------------
+
+def measure(kind, y, s, classes):
+    """The benchmark's test score of a signal: probabilities or regression values."""
+    if kind == "regression":
+        return float(r2_score(y, s))
+    if kind == "binary":
+        return float(roc_auc_score(y == classes[1], s[:, 1]))
+    return float(roc_auc_score(y, s, labels=list(classes), multi_class="ovr",
+                               average="weighted"))
+
+
+def greedy(oof, order, score_fn, steps, init=1, keep_best=True):
+    chosen = Counter({n: 1 for n in order[:init]})
+    total = sum(oof[n] for n in order[:init])
+    best, best_score = dict(chosen), score_fn(total / init)
+    for k in range(init, steps):
+        scores = {n: score_fn((total + oof[n]) / (k + 1)) for n in order}
+        n = max(scores, key=scores.get)
+        chosen[n] += 1
+        total = total + oof[n]
+        if not keep_best or scores[n] > best_score:
+            best, best_score = dict(chosen), scores[n]
+    return best
+
+
+def bagged(oof, order, score_fn, steps, bags=20, fraction=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = Counter()
+    for _ in range(bags):
+        k = max(2, int(len(order) * fraction))
+        pick = [order[i] for i in sorted(rng.choice(len(order), k, replace=False))]
+        w = greedy(oof, pick, score_fn, steps)
+        total = sum(w.values())
+        for n, c in w.items():
+            weights[n] += c / total
+    return dict(weights)
+
+
+def combine(signals, weights):
+    total = sum(weights.values())
+    return sum(signals[n] * w for n, w in weights.items()) / total
+
+
+def analyse(args):
+    index = json.load(open(os.path.join(args.workspace, "runs.json")))
+    ws = Workspace.from_config(args.workspace)
+    table = {}
+    for ds in _datasets(args):
+        if ds.name not in index:
+            continue
+        entry = index[ds.name]
+        run = ws.find_run(entry["run"])
+        X_train, X_test, y_train, y_test = split(ds)
+        truth = np.load(os.path.join(run.folder, "truth.npz"), allow_pickle=True)
+        y_eval, classes = truth["y"], truth["classes"]
+        primary = run.spec["primary_metric"]
+        members = []
+        for r in run.iterations:
+            if r["status"] != "Completed" or r["pipeline"] in ("VotingEnsemble", "StackEnsemble"):
+                continue
+            members.append((r["iteration"], r["metrics"][primary]))
+        members.sort(key=lambda m: m[1], reverse=True)
+        order = [n for n, _ in members[:50]]
+        oof, test = {}, {}
+        for n in order:
+            folder = os.path.join(run.folder, "iterations", str(n))
+            with np.load(os.path.join(folder, "predictions.npz"), allow_pickle=True) as f:
+                oof[n] = f["proba"] if ds.kind != "regression" else f["pred"].astype(float)
+            model = joblib.load(os.path.join(folder, "model.joblib"))
+            test[n] = (model.predict(X_test) if ds.kind == "regression"
+                       else model.predict_proba(X_test))
+        score_fn = lambda s: measure(ds.kind, y_eval, s, classes)   # noqa: E731
+        test_fn = lambda w: measure(ds.kind, y_test, combine(test, w), classes)  # noqa: E731
+        results = {"run's pick": entry["test"], "best single": test_fn({order[0]: 1})}
+        results["greedy 15"] = test_fn(greedy(oof, order, score_fn, 15))
+        results["greedy 50"] = test_fn(greedy(oof, order, score_fn, 50))
+        results["greedy 50 all steps"] = test_fn(greedy(oof, order, score_fn, 50,
+                                                        keep_best=False))
+        results["greedy 50 init 5"] = test_fn(greedy(oof, order, score_fn, 50, init=5))
+        results["bagged 20x greedy 25"] = test_fn(bagged(oof, order, score_fn, 25))
+        results["mean of top 5"] = test_fn({n: 1 for n in order[:5]})
+        results["mean of top 10"] = test_fn({n: 1 for n in order[:10]})
+        table[ds.name] = results
+        print(ds.name, {k: round(v, 4) for k, v in results.items()}, flush=True)
+    json.dump(table, open(os.path.join(args.workspace, "ablation.json"), "w"), indent=1)
+    names = list(next(iter(table.values())))
+    print("\n| strategy | " + " | ".join(table) + " | mean |")
+    print("|---|" + "--:|" * (len(table) + 1))
+    for s in names:
+        vals = [table[d][s] for d in table]
+        print(f"| {s} | " + " | ".join(f"{v:.4f}" for v in vals) +
+              f" | {np.mean(vals):.4f} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["run", "analyse"])
+    ap.add_argument("--workspace", required=True)
+    ap.add_argument("--budget", type=float, default=60)
+    ap.add_argument("--datasets")
+    args = ap.parse_args()
+    do_run(args) if args.what == "run" else analyse(args)
+
+
+if __name__ == "__main__":
+    main()
