@@ -169,12 +169,19 @@ def _drive(page, view, surface, tmp_path):
     expect(view.locator(".aw-chart-importance .g-gtitle")).to_have_text("Feature importance")
     expect(view.locator(".aw-chart-importance .barlayer .point")).to_have_count(20)   # the top 20
     # most important on top, by name (the array's column numbers, as categories)
-    top = view.locator(".aw-chart-importance").evaluate("""(el) => [...el.querySelectorAll(
-        '.ytick text')].sort((a, b) => a.getBoundingClientRect().top -
+    # Looked up inside one evaluate: the charts may be drawn again (a new element) at any
+    # moment while the run goes on, which a locator's two steps can straddle.
+    top = view.evaluate("""(el) => [...el.querySelectorAll(
+        '.aw-chart-importance .ytick text')].sort((a, b) => a.getBoundingClientRect().top -
         b.getBoundingClientRect().top)[0].textContent""")
     assert top == str(importance["feature"].iloc[0])
     screenshot(page, f"view-{surface}-iteration.png")
-    view.locator(".aw-chart-importance").scroll_into_view_if_needed()
+    view.evaluate("(el) => el.querySelector('.aw-chart-importance').scrollIntoView()")
+    # New rows (the running iteration's duration ticking on) leave unchanged charts alone
+    view.evaluate("(el) => { el.querySelector('.aw-chart-importance').dataset.mark = 'kept'; }")
+    ticking = row(CHATTERS).locator("td").nth(3)
+    expect(ticking).not_to_have_text(ticking.inner_text())
+    expect(view.locator(".aw-chart-importance[data-mark='kept']")).to_have_count(1)
     screenshot(page, f"view-{surface}-importance.png")
     view.locator(".aw-tab[data-tab='metric']").click()
     expect(ytitle).to_have_text("AUC_weighted")   # the choice is kept

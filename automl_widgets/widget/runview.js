@@ -361,7 +361,13 @@ function render({ model, el }) {
   }
   const line = (c, dash) => ({ x: c.x, y: c.y, name: c.label, mode: "lines", type: "scatter",
     line: { width: 2, dash } });
+  // What the iteration tab shows: new rows schedule a redraw of the charts, which must not
+  // rebuild these (a flicker, and the user's scroll lost) when they have not changed.
+  let drawnIteration = null;
   function drawIteration() {
+    const key = JSON.stringify(get("charts") ?? null) + "|" + get("selected");
+    if (key === drawnIteration && iterationBox.childElementCount) return;
+    drawnIteration = key;
     for (const div of iterationBox.querySelectorAll(".aw-chart")) {
       try { Plotly.purge(div); } catch (e) { /* gone */ }
     }
@@ -515,7 +521,7 @@ function render({ model, el }) {
   };
   store.listeners.add(listener);
   // The theme: JupyterLab switches it with an attribute on <body>; the plot follows.
-  const themeWatch = new MutationObserver(() => schedule("charts"));
+  const themeWatch = new MutationObserver(() => { drawnIteration = null; schedule("charts"); });
   themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
   ["header", "rows", "buttons", "charts", "properties"].forEach(schedule);
 
