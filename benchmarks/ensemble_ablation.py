@@ -8,7 +8,8 @@
 the workspace. `analyse` takes every completed iteration's held-out predictions (what the
 ensembles are chosen from) and its fitted model's predictions on the 25 % test rows, and
 scores each strategy's choice on the test rows. The search is the same for every strategy,
-so the differences are the strategies', not the runs' luck.
+so the differences are the strategies', not the runs' luck. The predictions are kept in
+the workspace (predictions_<dataset>.joblib), so a second `analyse` takes seconds.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from sklearn.metrics import r2_score, roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from automl_widgets import Workspace  # noqa: E402
+from automl_widgets.catalog import family_of  # noqa: E402
 
 
 def split(ds):
@@ -90,6 +92,17 @@ def greedy(oof, order, score_fn, steps, init=1, keep_best=True):
     return best
 
 
+def capped(ranked, family, k, n=50):
+    """The best n of ranked with at most k of each family: near-duplicates of one
+    family's best configuration crowd out everything else otherwise."""
+    seen, out = Counter(), []
+    for m in ranked:
+        if seen[family[m]] < k:
+            seen[family[m]] += 1
+            out.append(m)
+    return out[:n]
+
+
 def bagged(oof, order, score_fn, steps, bags=20, fraction=0.5, seed=0):
     rng = np.random.default_rng(seed)
     weights = Counter()
@@ -125,17 +138,22 @@ def analyse(args):
         for r in run.iterations:
             if r["status"] != "Completed" or r["pipeline"] in ("VotingEnsemble", "StackEnsemble"):
                 continue
-            members.append((r["iteration"], r["metrics"][primary]))
+            members.append((r["iteration"], r["metrics"][primary], family_of(r["pipeline"])))
         members.sort(key=lambda m: m[1], reverse=True)
-        order = [n for n, _ in members[:50]]
-        oof, test = {}, {}
-        for n in order:
+        order = [m[0] for m in members[:50]]
+        family = {m[0]: m[2] for m in members}
+        per_family = {k: capped([m[0] for m in members], family, k) for k in (3, 5, 10)}
+        needed = sorted(set(order).union(*per_family.values()))
+        cache = os.path.join(args.workspace, f"predictions_{ds.name}.joblib")
+        oof, test = joblib.load(cache) if os.path.exists(cache) else ({}, {})
+        for n in (n for n in needed if n not in oof):
             folder = os.path.join(run.folder, "iterations", str(n))
             with np.load(os.path.join(folder, "predictions.npz"), allow_pickle=True) as f:
                 oof[n] = f["proba"] if ds.kind != "regression" else f["pred"].astype(float)
             model = joblib.load(os.path.join(folder, "model.joblib"))
             test[n] = (model.predict(X_test) if ds.kind == "regression"
                        else model.predict_proba(X_test))
+        joblib.dump((oof, test), cache)
         score_fn = lambda s: measure(ds.kind, y_eval, s, classes)   # noqa: E731
         test_fn = lambda w: measure(ds.kind, y_test, combine(test, w), classes)  # noqa: E731
         results = {"run's pick": entry["test"], "best single": test_fn({order[0]: 1})}
@@ -145,6 +163,13 @@ def analyse(args):
                                                         keep_best=False))
         results["greedy 50 init 5"] = test_fn(greedy(oof, order, score_fn, 50, init=5))
         results["bagged 20x greedy 25"] = test_fn(bagged(oof, order, score_fn, 25))
+        for k, cands in per_family.items():
+            results[f"greedy 50, at most {k} a family"] = test_fn(
+                greedy(oof, cands, score_fn, 50))
+        for k in (3, 5):
+            union = order + [n for n in per_family[k] if n not in order]
+            results[f"greedy 50, top 50 and {k} a family"] = test_fn(
+                greedy(oof, union, score_fn, 50))
         results["mean of top 5"] = test_fn({n: 1 for n in order[:5]})
         results["mean of top 10"] = test_fn({n: 1 for n in order[:10]})
         table[ds.name] = results

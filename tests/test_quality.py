@@ -119,6 +119,21 @@ def test_a_time_budget_keeps_time_for_both_ensembles(ws):
     assert len(run.iterations) < 1000
 
 
+def test_greedy_selection_looks_past_one_familys_near_copies():
+    from types import SimpleNamespace
+
+    from automl_widgets.engine import ensemble
+    ctx = SimpleNamespace(primary_metric="AUC_weighted")
+    # 60 near-copies of one booster score above everything else; a logistic regression
+    # and a forest come after them
+    members = [(n, f"it/{n}", 0.90 - n * 1e-4, "HistGradientBoosting") for n in range(60)]
+    members += [(60, "it/60", 0.88, "LogisticRegression"), (61, "it/61", 0.87, "RandomForest")]
+    chosen = ensemble.candidates(ctx, members)
+    assert [m[0] for m in chosen] == list(range(ensemble.PER_FAMILY)) + [60, 61]
+    lower = SimpleNamespace(primary_metric="normalized_root_mean_squared_error")
+    assert [m[0] for m in ensemble.candidates(lower, members)][:2] == [61, 60]
+
+
 # ---- the searcher's costs, without processes ------------------------------------------
 
 def test_costs_are_learned_per_family_and_priced_for_unseen_ones():

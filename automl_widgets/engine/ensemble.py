@@ -25,7 +25,9 @@ from ..protocol import MODEL
 from . import iteration
 from .iteration import Context
 
-CANDIDATES = 50   # greedy selection looks at the best this many iterations
+CANDIDATES = 50   # greedy selection looks at the best this many iterations,
+PER_FAMILY = 10   # at most this many of each family: the search's near-copies of one
+                  # configuration fit the folds' noise alike, and crowd out the others
 STACKED = 6       # the stack takes the best model of at most this many families
 
 
@@ -61,10 +63,21 @@ def _as_pred(ctx, avg):
     return avg, None
 
 
+def candidates(ctx, members) -> list:
+    """The best CANDIDATES members, at most PER_FAMILY of each family."""
+    taken, out = Counter(), []
+    for m in _ranked(ctx, members):
+        family = m[3] if len(m) > 3 else m[0]
+        if taken[family] < PER_FAMILY:
+            taken[family] += 1
+            out.append(m)
+    return out[:CANDIDATES]
+
+
 def greedy_weights(ctx, members, steps) -> dict:
     """Ensemble selection with replacement, starting from the best single model; the
     weights after the best-scoring step (a later step may score worse)."""
-    cands = _ranked(ctx, members)[:CANDIDATES]
+    cands = candidates(ctx, members)
     signals = {m[0]: _signal(ctx, m[1]) for m in cands}
     chosen = Counter({cands[0][0]: 1})
     total = signals[cands[0][0]].copy()
