@@ -52,7 +52,10 @@ def _kernel_manager(tmp_path) -> KernelManager:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (automl-widgets venv)", "language": "python"}))
     specs = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
-    return KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+    # A connection file of its own: left to itself, jupyter_client writes /tmp/tmpXXXX.json
+    # and leaves it behind.
+    return KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs,
+                         connection_file=str(tmp_path / "kernel.json"))
 
 
 def _outputs_text(cell, stream=None) -> str:
