@@ -30,7 +30,10 @@ class Component:
     cost_params: dict = field(default_factory=dict)
     wrap: tuple | None = None   # (dotted class, kwargs): the estimator goes inside it
     max_rows: int | None = None   # above this many rows its fit costs too much to try
-    integer_labels: bool = False  # needs classes 0..k-1 (XGBoost)
+    # Fits only classes 0..k-1 (XGBoost): other labels go through a one-member soft
+    # VotingClassifier, scikit-learn's own label encoder around an estimator, so the model
+    # still predicts the user's labels and stays plain scikit-learn.
+    encode_labels: bool = False
     # skl2onnx (with onnxmltools' booster converters) converts it to a graph whose float32
     # predictions match: not HistGradientBoosting (its converter fails on scikit-learn 1.9),
     # XGBoost (its split points are data values, so a scaled feature one float32 step off
@@ -40,7 +43,7 @@ class Component:
     def klass(self):
         return _load(self.cls)
 
-    def build(self, params=None, sparse=False, random_state=None, n_jobs=None):
+    def build(self, params=None, sparse=False, random_state=None, n_jobs=None, classes=None):
         kwargs = dict(self.defaults)
         if sparse and self.sparse_kwargs:
             kwargs.update(self.sparse_kwargs)
@@ -56,6 +59,9 @@ class Component:
         est = klass(**kwargs)
         if self.wrap:
             est = _load(self.wrap[0])(est, **self.wrap[1])
+        if self.encode_labels and classes is not None and not _encoded(classes):
+            from sklearn.ensemble import VotingClassifier
+            est = VotingClassifier([(self.key, est)], voting="soft")
         return est
 
     def relative_cost(self, params) -> float:
@@ -66,6 +72,14 @@ class Component:
             if isinstance(value, (int, float)) and value > 0:
                 factor *= (value / default) ** exponent
         return factor
+
+
+def _encoded(classes) -> bool:
+    """Classes 0..k-1, as XGBoost's classifier demands of y."""
+    import numpy as np
+    classes = np.asarray(classes)
+    return np.issubdtype(classes.dtype, np.integer) and \
+        np.array_equal(classes, np.arange(len(classes)))
 
 
 def _load(dotted):
@@ -149,7 +163,7 @@ CLASSIFIERS = {e.key: e for e in [
        "sklearn.ensemble.HistGradientBoostingClassifier", (CLASSIFICATION,), {}, None,
        dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST, **_NO_ONNX),
     _c("XGBoostClassifier", "XGBoostClassifier", "xgboost.XGBClassifier", (CLASSIFICATION,),
-       _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, integer_labels=True,
+       _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, encode_labels=True,
        **_NO_ONNX),
     _c("LinearSVM", "LinearSVM", "sklearn.svm.LinearSVC", (CLASSIFICATION,), {}, {},
        dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, wrap=_CALIBRATED),
@@ -268,14 +282,13 @@ def keys_of(pipeline: str | None, task: str) -> tuple[str, str] | None:
 
 
 def allowed_estimators(task, allowed=None, blocked=None, sparse=False, rows=None,
-                       integer_labels=True, onnx=False) -> list[str]:
+                       onnx=False) -> list[str]:
     """The estimators a run may use: allowed, not blocked, and fit for the data."""
     comps = [c for k, c in estimators(task).items()
              if (not allowed or k in allowed) and k not in (blocked or ())]
     return [c.key for c in comps
             if (not sparse or c.sparse_kwargs is not None)
             and (rows is None or c.max_rows is None or rows <= c.max_rows)
-            and (integer_labels or not c.integer_labels)
             and (not onnx or c.onnx)]
 
 

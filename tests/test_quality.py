@@ -82,15 +82,36 @@ def test_ensembles_hold_their_members_as_fitted_not_refitted(ws):
         np.testing.assert_allclose(frozen.predict_proba(X), alone.predict_proba(X))
 
 
-def test_xgboost_is_left_out_when_labels_are_not_0_to_k_minus_1(ws):
+def test_xgboost_takes_labels_that_are_not_0_to_k_minus_1(ws, tmp_path):
+    """XGBClassifier fits only 0..k-1: it runs inside a one-member VotingClassifier, which
+    encodes the labels, and its saved model predicts the user's labels without us."""
     X, y = _mixed(load_breast_cancer, n=200)
+    labels = np.where(y == 1, "benign", "malignant")
+    w = np.where(y == 1, 1.0, 2.0)
     run = Experiment(ws, "labels").submit(AutoMLConfig(
-        task="classification", X=X, y=np.where(y == 1, "benign", "malignant"), iterations=3,
+        task="classification", X=X, y=labels, sample_weight=w, iterations=2,
         n_cross_validations=2, preprocess=True, enable_ensembling=False,
-        whitelist_models=["XGBoostClassifier", "LightGBM"]))
+        whitelist_models=["XGBoostClassifier"]))
     run.wait_for_completion(timeout=300)
-    assert run.get_details()["data"]["estimators"] == ["LightGBM"]
-    assert "XGBoostClassifier is not tried: it needs class labels 0..k-1" in _driver_log(run)
+    assert run.get_details()["data"]["estimators"] == ["XGBoostClassifier"]
+    assert [r["status"] for r in run.iterations] == ["Completed", "Completed"]
+    child, model = run.get_output(iteration=0)
+    X.to_pickle(tmp_path / "X.pkl")
+    out = tmp_path / "out.joblib"
+    script = LOADS_ALONE.replace("model.predict_proba(X) if hasattr(model, \"predict_proba\") "
+                                 "else ", "")
+    subprocess.run([sys.executable, "-c", script, os.path.join(child.folder, "model.joblib"),
+                    tmp_path / "X.pkl", out], check=True, cwd=tmp_path)
+    alone = joblib.load(out)
+    assert set(alone) == {"benign", "malignant"}
+    np.testing.assert_array_equal(alone, model.predict(X))
+    # the weights reached the booster: unweighted, it would fit another model
+    from xgboost import XGBClassifier
+    booster = model.steps[-1][1].estimators_[0]
+    assert isinstance(booster, XGBClassifier)
+    plain = XGBClassifier(**booster.get_params()).fit(model[:-1].transform(X), y == 0)
+    assert not np.allclose(plain.predict_proba(model[:-1].transform(X))[:, 1],
+                           model.predict_proba(X)[:, 1])
 
 
 def test_more_concurrent_iterations_than_cores_queue_and_the_log_says_so_once(ws):

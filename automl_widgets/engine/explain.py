@@ -42,8 +42,9 @@ def compute(ctx, model_path, seconds, random_state=0) -> dict:
     else:
         train, test = ctx.splits[0]
         X_test, y_test = take(ctx.X, test), ctx.y[test]
-    ensemble = type(model.steps[-1][1]).__name__ in ("VotingClassifier", "VotingRegressor",
-                                                     "StackingClassifier", "StackingRegressor")
+    # An ensemble's members are fitted already (a VotingClassifier may also be the label
+    # encoder around an XGBoost: that one is refitted like any other iteration).
+    ensemble = model.steps[0][0] == "ensemble"
     if not ensemble:
         model = clone(model)
         X_fit, y_fit = (ctx.X, ctx.y) if train is None else (take(ctx.X, train), ctx.y[train])

@@ -56,14 +56,22 @@ def build_pipeline(ctx: Context, preprocessor: str, estimator: str, params: dict
         steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)))
     steps.append(("preprocessor", catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)))
     est = catalog.estimators(ctx.task)[estimator].build(
-        params, sparse=ctx.sparse, random_state=ctx.random_state, n_jobs=ctx.n_jobs)
+        params, sparse=ctx.sparse, random_state=ctx.random_state, n_jobs=ctx.n_jobs,
+        classes=ctx.classes)
     steps.append(("estimator", est))
     return Pipeline(steps)
 
 
+def _takes_weights(est) -> bool:
+    # A VotingClassifier's fit hides sample_weight in **fit_params, and hands it on.
+    inner = [e for _, e in getattr(est, "estimators", None) or ()]
+    return has_fit_parameter(est, "sample_weight") or bool(inner) and all(
+        has_fit_parameter(e, "sample_weight") for e in inner)
+
+
 def _fit(model, X, y, w):
     last = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if w is not None and has_fit_parameter(last, "sample_weight"):
+    if w is not None and _takes_weights(last):
         if isinstance(model, Pipeline):
             return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": w})
         return model.fit(X, y, sample_weight=w)

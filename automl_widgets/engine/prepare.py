@@ -92,19 +92,13 @@ def prepare(spec, folder) -> tuple[Context, dict]:
                                                  for c in classes],
         "estimators": catalog.allowed_estimators(
             task, spec["whitelist_models"], spec["blacklist_models"], sparse, rows=len(y),
-            integer_labels=classes is None or _integer_labels(classes), onnx=onnx),
+            onnx=onnx),
         "preprocessors": catalog.allowed_preprocessors(sparse),
     }
     if not info["estimators"]:
         raise datacheck.ConfigError("No allowed model accepts sparse X; allow one of "
                                f"{catalog.allowed_estimators(task, sparse=True)}.")
     return ctx, info
-
-
-def _integer_labels(classes) -> bool:
-    """Classes 0..k-1, as XGBoost's classifier demands of y."""
-    return np.issubdtype(classes.dtype, np.integer) and \
-        np.array_equal(classes, np.arange(len(classes)))
 
 
 def left_out(spec, info) -> dict:
@@ -119,10 +113,8 @@ def left_out(spec, info) -> dict:
             why[key] = "it does not take sparse X"
         elif comp.max_rows is not None and info["rows"] > comp.max_rows:
             why[key] = f"more than {comp.max_rows} rows make it too slow"
-        elif spec.get("enable_onnx_compatible_models") and not comp.onnx:
-            why[key] = "enable_onnx_compatible_models=True and skl2onnx cannot convert it"
         else:
-            why[key] = "it needs class labels 0..k-1"
+            why[key] = "enable_onnx_compatible_models=True and skl2onnx cannot convert it"
     return why
 
 
