@@ -227,3 +227,27 @@ def test_a_tls_cluster_is_reached_with_the_security_given_and_only_paths_are_kep
         assert run.get_status() == "Completed", run.error
         assert {c.get_properties()["worker"] for c in run.get_children()} == set(
             cluster.worker_addresses().values())
+
+
+def test_a_late_callback_of_a_reaped_task_does_not_wake_the_next_one(tmp_path):
+    """Found in CI: iteration 0's task ended after the driver had reaped it, its callback
+    wrote to its closed pipe's fd number, which iteration 1's new pipe had reused, and
+    iteration 1 was reaped at once as 'lost (pending)'."""
+    import os
+    import select
+    from types import SimpleNamespace
+
+    from automl_widgets.engine.dask_exec import DaskIteration
+    from automl_widgets.protocol import Status
+    first = DaskIteration(SimpleNamespace(), 0, str(tmp_path), None)
+    first.kill_reason = (Status.FAILED, "the workers running it died")
+    first._close_pipe()                       # what reap() does
+    r, w = os.pipe()                          # the next iteration's pipe
+    try:
+        late = SimpleNamespace(status="cancelled")
+        first.future = late
+        first._done(late)                     # the task's callback, after the reap
+        assert select.select([r], [], [], 0)[0] == []
+    finally:
+        os.close(r)
+        os.close(w)

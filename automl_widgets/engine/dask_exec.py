@@ -303,6 +303,11 @@ class DaskIteration:
         self.queued = True            # until a worker starts it: max_time_sec waits
         self.reaped = False
         self._r, self._w = os.pipe()
+        # A task's callbacks can come after the driver reaped it and closed the pipe; by
+        # then a new iteration's pipe may have the same fd numbers, and a late write would
+        # wake (and fail) that one.
+        self._pipe_lock = threading.Lock()
+        self._pipe_open = True
 
     def submit(self):
         self.future = self.executor.submit(self.n, self.job)
@@ -319,7 +324,7 @@ class DaskIteration:
         if future.status == "error" and self.kill_reason is None and self.resubmitted < 3:
             threading.Thread(target=self._again_or_done, daemon=True).start()
             return
-        os.write(self._w, b"x")
+        self._wake()
 
     def _again_or_done(self):
         try:
@@ -329,7 +334,19 @@ class DaskIteration:
                 return
         except Exception:  # no scheduler: let the driver reap what there is
             pass
-        os.write(self._w, b"x")
+        self._wake()
+
+    def _wake(self):
+        """Tell the driver's selector this task is done, unless it was reaped already."""
+        with self._pipe_lock:
+            if self._pipe_open:
+                os.write(self._w, b"x")
+
+    def _close_pipe(self):
+        with self._pipe_lock:
+            self._pipe_open = False
+            os.close(self._r)
+            os.close(self._w)
 
     def fileno(self):
         return self._r
@@ -349,7 +366,7 @@ class DaskIteration:
         if self.killed_at is not None and time.monotonic() - self.killed_at > KILL_GRACE:
             with contextlib.suppress(Exception):   # a closed client: nothing to cancel
                 self.future.cancel()
-            os.write(self._w, b"x")
+            self._wake()
             return True
         return False
 
@@ -358,8 +375,7 @@ class DaskIteration:
         with ex.lock:
             self.reaped = True
             ex.running.pop(self.n, None)
-        os.close(self._r)
-        os.close(self._w)
+        self._close_pipe()
         duration = time.monotonic() - self.started
         out = None
         if self.future.done() and self.future.status == "finished":
