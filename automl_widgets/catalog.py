@@ -39,6 +39,10 @@ class Component:
     # XGBoost (its split points are data values, so a scaled feature one float32 step off
     # flips the row) nor kNN (float32 distances reorder tied neighbours)
     onnx: bool = True
+    # Splits on thresholds: an affine scaler moves none of them, and the Normalizer (each
+    # row to unit length) mixes the columns they split on. The search gives such a family
+    # one preprocessor instead of choosing among five, four of which fit the same model.
+    scale_free: bool = False
 
     def klass(self):
         return _load(self.cls)
@@ -130,6 +134,7 @@ _XGB = {"n_estimators": ("int", 20, 1000, True), "max_depth": ("int", 2, 10, Fal
 _XGB_DEFAULTS = {"tree_method": "hist", "n_estimators": 100, "verbosity": 0}
 _XGB_COST = {"n_estimators": (100, 1.0), "max_depth": (6, 0.7)}
 _NO_ONNX = {"onnx": False}
+_TREES = {"scale_free": True}
 _KNN = {"n_neighbors": ("int", 1, 50, True), "weights": ("cat", ["uniform", "distance"]),
         "p": ("cat", [1, 2])}
 # SVMs give probabilities through a 3-fold sigmoid calibration, cheaper than SVC's own.
@@ -137,7 +142,7 @@ _CALIBRATED = ("sklearn.calibration.CalibratedClassifierCV", {"cv": 3})
 
 CLASSIFIERS = {e.key: e for e in [
     _c("LightGBM", "LightGBM", "lightgbm.LGBMClassifier", (CLASSIFICATION,), _LGBM_DEFAULTS,
-       {}, dict(_LGBM, **_BALANCED), cost=1.0, cost_params=_LGBM_COST),
+       {}, dict(_LGBM, **_BALANCED), cost=1.0, cost_params=_LGBM_COST, **_TREES),
     _c("LogisticRegression", "logistic regression", "sklearn.linear_model.LogisticRegression",
        (CLASSIFICATION,), {"max_iter": 1000}, {},
        dict({"C": ("float", 1e-3, 1e3, True)}, **_BALANCED), cost=0.3),
@@ -150,21 +155,23 @@ CLASSIFIERS = {e.key: e for e in [
        cost=0.5, **_NO_ONNX),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeClassifier", (CLASSIFICATION,), {}, {},
        dict(_TREE, max_depth=("int", 2, 32, True), criterion=("cat", ["gini", "entropy"]),
-            **_BALANCED), cost=0.5),
+            **_BALANCED), cost=0.5, **_TREES),
     _c("RandomForest", "random forest", "sklearn.ensemble.RandomForestClassifier",
        (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]),
-                                       **_BALANCED), cost=8.0, cost_params=_FOREST_COST),
+                                       **_BALANCED), cost=8.0, cost_params=_FOREST_COST,
+       **_TREES),
     _c("ExtraTrees", "extra trees", "sklearn.ensemble.ExtraTreesClassifier",
        (CLASSIFICATION,), {}, {}, dict(_FOREST, criterion=("cat", ["gini", "entropy"]),
-                                       **_BALANCED), cost=3.0, cost_params=_FOREST_COST),
+                                       **_BALANCED), cost=3.0, cost_params=_FOREST_COST,
+       **_TREES),
     _c("GradientBoosting", "gradient boosting", "sklearn.ensemble.GradientBoostingClassifier",
-       (CLASSIFICATION,), {}, {}, _BOOST, cost=20.0, cost_params=_BOOST_COST),
+       (CLASSIFICATION,), {}, {}, _BOOST, cost=20.0, cost_params=_BOOST_COST, **_TREES),
     _c("HistGradientBoosting", "hist gradient boosting",
        "sklearn.ensemble.HistGradientBoostingClassifier", (CLASSIFICATION,), {}, None,
-       dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST, **_NO_ONNX),
+       dict(_HIST, **_BALANCED), cost=2.0, cost_params=_HIST_COST, **_NO_ONNX, **_TREES),
     _c("XGBoostClassifier", "XGBoostClassifier", "xgboost.XGBClassifier", (CLASSIFICATION,),
        _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, encode_labels=True,
-       **_NO_ONNX),
+       **_NO_ONNX, **_TREES),
     _c("LinearSVM", "LinearSVM", "sklearn.svm.LinearSVC", (CLASSIFICATION,), {}, {},
        dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, wrap=_CALIBRATED),
     _c("SVM", "SVM", "sklearn.svm.SVC", (CLASSIFICATION,), {}, None,
@@ -177,7 +184,7 @@ CLASSIFIERS = {e.key: e for e in [
 
 REGRESSORS = {e.key: e for e in [
     _c("LightGBM", "LightGBM", "lightgbm.LGBMRegressor", (REGRESSION,), _LGBM_DEFAULTS, {},
-       _LGBM, cost=1.0, cost_params=_LGBM_COST),
+       _LGBM, cost=1.0, cost_params=_LGBM_COST, **_TREES),
     _c("ElasticNet", "elastic net", "sklearn.linear_model.ElasticNet", (REGRESSION,),
        {"max_iter": 5000}, {}, {"alpha": ("float", 1e-4, 10.0, True),
                                 "l1_ratio": ("float", 0.0, 1.0, False)}, cost=0.1),
@@ -190,18 +197,19 @@ REGRESSORS = {e.key: e for e in [
     _c("KNN", "kNN", "sklearn.neighbors.KNeighborsRegressor", (REGRESSION,), {}, {}, _KNN,
        cost=0.5, **_NO_ONNX),
     _c("DecisionTree", "DT", "sklearn.tree.DecisionTreeRegressor", (REGRESSION,), {}, {},
-       dict(_TREE, max_depth=("int", 2, 32, True)), cost=1.0),
+       dict(_TREE, max_depth=("int", 2, 32, True)), cost=1.0, **_TREES),
     _c("RandomForest", "random forest", "sklearn.ensemble.RandomForestRegressor",
-       (REGRESSION,), {}, {}, _FOREST, cost=30.0, cost_params=_FOREST_REG_COST),
+       (REGRESSION,), {}, {}, _FOREST, cost=30.0, cost_params=_FOREST_REG_COST, **_TREES),
     _c("ExtraTrees", "extra trees", "sklearn.ensemble.ExtraTreesRegressor",
-       (REGRESSION,), {}, {}, _FOREST, cost=12.0, cost_params=_FOREST_REG_COST),
+       (REGRESSION,), {}, {}, _FOREST, cost=12.0, cost_params=_FOREST_REG_COST, **_TREES),
     _c("GradientBoosting", "gradient boosting", "sklearn.ensemble.GradientBoostingRegressor",
-       (REGRESSION,), {}, {}, _BOOST, cost=25.0, cost_params=_BOOST_COST),
+       (REGRESSION,), {}, {}, _BOOST, cost=25.0, cost_params=_BOOST_COST, **_TREES),
     _c("HistGradientBoosting", "hist gradient boosting",
        "sklearn.ensemble.HistGradientBoostingRegressor", (REGRESSION,), {}, None, _HIST,
-       cost=1.2, cost_params=_HIST_COST, **_NO_ONNX),
+       cost=1.2, cost_params=_HIST_COST, **_NO_ONNX, **_TREES),
     _c("XGBoostRegressor", "XGBoostRegressor", "xgboost.XGBRegressor", (REGRESSION,),
-       _XGB_DEFAULTS, {}, _XGB, cost=1.2, cost_params=_XGB_COST, **_NO_ONNX),
+       _XGB_DEFAULTS, {}, _XGB, cost=1.2, cost_params=_XGB_COST, **_NO_ONNX,
+       **_TREES),
 ]}
 
 ENSEMBLES = ("VotingEnsemble", "StackEnsemble")
@@ -244,6 +252,15 @@ DEFAULTS = {
                  ("MinMaxScaler", "GradientBoosting"),
                  ("StandardScalerWrapper", "LassoLars")],
 }
+
+
+def preprocessor_for(task: str, estimator: str, allowed) -> str | None:
+    """The one preprocessor of a scale-free family (its first start's in DEFAULTS, if
+    allowed); None for a family whose preprocessor is searched."""
+    if not estimators(task)[estimator].scale_free:
+        return None
+    first = next((d[0] for d in DEFAULTS[task] if d[1] == estimator), None)
+    return first if first in allowed else list(allowed)[0]
 
 
 def estimators(task: str) -> dict:

@@ -98,6 +98,29 @@ def test_defaults_first_then_model_based_and_deterministic():
     assert a[k:] != _proposals(8)[k:]
 
 
+def test_tree_families_get_one_preprocessor_and_the_others_a_choice():
+    def score(i, p):   # trees and a linear model best, so TPE proposes many of each
+        if p.estimator == "LogisticRegression":
+            return 0.9
+        return 0.8 if catalog.estimators("classification")[p.estimator].scale_free else 0.6
+    seen = {}
+    for pre, est, _ in _proposals(3, n=90, scores=score):
+        seen.setdefault(est, set()).add(pre)
+    trees = {e for e, c in catalog.CLASSIFIERS.items() if c.scale_free}
+    assert {"LightGBM", "XGBoostClassifier", "RandomForest"} <= trees
+    assert "LogisticRegression" not in trees
+    for est in trees & set(seen):
+        fixed = catalog.preprocessor_for("classification", est, catalog.allowed_preprocessors())
+        assert seen[est] == {fixed}, est
+    assert seen["LightGBM"] == {"MaxAbsScaler"}
+    assert len(seen["LogisticRegression"]) > 1, seen
+    # A preprocessor not allowed (MinMaxScaler cannot take sparse input): the first allowed.
+    assert catalog.preprocessor_for("classification", "RandomForest",
+                                    catalog.allowed_preprocessors(sparse=True)) == \
+        catalog.allowed_preprocessors(sparse=True)[0]
+    assert catalog.preprocessor_for("classification", "LogisticRegression", ["Normalizer"]) is None
+
+
 def test_failed_iterations_are_told_and_search_goes_on():
     out = _proposals(1, n=12, scores=lambda i, p: None if i % 2 else 0.5)
     assert len(out) == 12

@@ -2,11 +2,11 @@
 
 It knows nothing of processes or files: the driver asks with the seconds a proposal may
 cost, runs it, and tells its score and duration. First the default of each family, in a
-fixed order; then Optuna's TPE over the joint space (preprocessor, estimator, that
-estimator's hyperparameters). Budget-aware, after FLAML's CFO: each family's cost is
-learned from what its iterations took, and a proposal predicted to cost more than allowed
-has its size (trees, boosting rounds) cut to fit, or is not run. Seeded: the same history
-gives the same proposals.
+fixed order; then Optuna's TPE over the joint space (estimator, its preprocessor unless it
+is a tree family, which has one, and its hyperparameters). Budget-aware, after FLAML's
+CFO: each family's cost is learned from what its iterations took, and a proposal
+predicted to cost more than allowed has its size (trees, boosting rounds) cut to fit, or
+is not run. Seeded: the same history gives the same proposals.
 """
 from __future__ import annotations
 
@@ -140,14 +140,27 @@ class Searcher:
         odds = np.array([1.0 / (k + 1) for k in range(len(focus))])
         return focus[self.rng.choice(len(focus), p=odds / odds.sum())]
 
+    def _fixed(self, estimator) -> str | None:
+        """The one preprocessor of a tree family (catalog.Component.scale_free): TPE
+        chooses the preprocessor only where it changes the model."""
+        return catalog.preprocessor_for(self.task, estimator, self.preprocessors)
+
+    def _named(self, proposal) -> dict:
+        """The proposal's values under the names its Optuna trial gave them."""
+        named = {"estimator": proposal.estimator}
+        if not self._fixed(proposal.estimator):
+            named["preprocessor"] = proposal.preprocessor
+        named.update({f"{proposal.estimator}.{k}": v for k, v in proposal.params.items()})
+        return named
+
     def _priced(self, proposal):
         proposal.cost = self.costs.predict(proposal)
         return proposal
 
     def _ask_model(self) -> Proposal:
         trial = self.study.ask()
-        p = trial.suggest_categorical("preprocessor", self.preprocessors)
         e = trial.suggest_categorical("estimator", self.estimators)
+        p = self._fixed(e) or trial.suggest_categorical("preprocessor", self.preprocessors)
         space = catalog.estimators(self.task)[e].space
         params = {}
         for name, spec in space.items():
@@ -187,12 +200,17 @@ class Searcher:
                       if k in space})
         try:
             self.study.add_trial(create_trial(
-                params={k: v for k, v in _named(proposal).items() if k in dists},
+                params={k: v for k, v in self._named(proposal).items() if k in dists},
                 distributions=dists, value=self.sign * score))
         except ValueError:   # a value outside today's space: keep what it says of the family
-            self.study.add_trial(create_trial(
-                params={"preprocessor": preprocessor, "estimator": estimator},
-                distributions=self._top, value=self.sign * score))
+            self._add_top(proposal, score)
+
+    def _add_top(self, proposal, score) -> None:
+        """A trial of the proposal's family (and preprocessor, where searched) alone."""
+        params = {k: v for k, v in self._named(proposal).items() if k in self._top}
+        self.study.add_trial(create_trial(
+            params=params, distributions={k: self._top[k] for k in params},
+            value=self.sign * score))
 
     def tell(self, proposal: Proposal, score: float | None, seconds=None,
              pruned_at=None) -> None:
@@ -209,20 +227,17 @@ class Searcher:
             self.study.tell(proposal.trial, state=TrialState.PRUNED)
             return
         ok = score is not None and not math.isnan(score)
-        if proposal.trial is not None and _shrunk_from(proposal):
+        if proposal.trial is not None and self._named(proposal) != proposal.trial.params:
             # The trial's own values did not run: record what did, as a trial of its own.
             self.study.tell(proposal.trial, state=TrialState.FAIL)
             if ok:
                 self.study.add_trial(create_trial(
-                    params=_named(proposal), distributions=proposal.trial.distributions,
+                    params=self._named(proposal), distributions=proposal.trial.distributions,
                     value=self.sign * score))
             return
         if proposal.trial is None:
             if ok:  # a default: record it so TPE starts from what the defaults showed
-                self.study.add_trial(create_trial(
-                    params={"preprocessor": proposal.preprocessor,
-                            "estimator": proposal.estimator},
-                    distributions=self._top, value=self.sign * score))
+                self._add_top(proposal, score)
             return
         if ok:
             self.study.tell(proposal.trial, self.sign * score)
@@ -239,15 +254,6 @@ def _fits(proposal, limit) -> bool:
                                      or proposal.cost <= limit)
 
 
-def _named(proposal) -> dict:
-    """The proposal's values under the names its Optuna trial gave them."""
-    named = {"preprocessor": proposal.preprocessor, "estimator": proposal.estimator}
-    named.update({f"{proposal.estimator}.{k}": v for k, v in proposal.params.items()})
-    return named
-
-
-def _shrunk_from(proposal) -> bool:
-    return _named(proposal) != proposal.trial.params
 
 
 def _distribution(spec):
