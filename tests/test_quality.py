@@ -253,3 +253,22 @@ def test_large_data_gets_a_holdout_and_the_models_still_every_row(ws):
             assert pre.n_samples_seen_ == 21_000
         elif hasattr(pre, "center_"):   # RobustScaler keeps no count: its medians are all rows'
             assert np.allclose(pre.center_, np.median(X, axis=0))
+
+
+def test_a_holdout_iteration_fits_its_model_once(monkeypatch, tmp_path):
+    """With validation data the scored model is the saved one: a second fit on the same
+    rows would double every iteration's cost for the same model."""
+    from automl_widgets.engine import iteration
+    X, y = load_diabetes(return_X_y=True)
+    ctx = iteration.Context(
+        task="regression", primary_metric="r2_score", X=X[:300], y=y[:300],
+        sample_weight=None, X_valid=X[300:], y_valid=y[300:], splits=None, classes=None,
+        kinds=None, sparse=False, random_state=0, n_jobs=1)
+    fits, real = [], iteration._fit
+    monkeypatch.setattr(iteration, "_fit",
+                        lambda m, X, y, w: fits.append(len(y)) or real(m, X, y, w))
+    result = iteration.run(ctx, Proposal("StandardScalerWrapper", "ElasticNet"), tmp_path)
+    assert result["status"] == "Completed" and fits == [300]
+    model = joblib.load(tmp_path / "model.joblib")
+    saved, _ = iteration.load_predictions(tmp_path)
+    np.testing.assert_array_equal(model.predict(X[300:]), saved)

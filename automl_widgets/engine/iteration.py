@@ -103,10 +103,12 @@ class Pruned(Exception):
 
 def held_out_predictions(ctx: Context, model, prune_below=None):
     """Predictions for rows the model was not fitted on: the holdout or out-of-fold.
-    With prune_below, raises Pruned if the first fold scores worse than that."""
+    With a holdout, `model` itself is fitted on the training rows (see finish); with
+    folds, clones of it are. With prune_below, raises Pruned if the first fold scores
+    worse than that."""
     w = ctx.sample_weight
     if ctx.y_valid is not None:
-        return _predict(ctx, _fit(clone(model), ctx.X, ctx.y, w), ctx.X_valid)
+        return _predict(ctx, _fit(model, ctx.X, ctx.y, w), ctx.X_valid)
     pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
     proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
     for i, (train, test) in enumerate(ctx.splits):
@@ -138,10 +140,12 @@ def score(ctx: Context, pred, proba) -> dict:
                                positive_label=ctx.positive_label)
 
 
-def finish(ctx, model, pred, proba, out_dir) -> dict:
-    """Score, fit on all training rows, save model and predictions; the result record."""
+def finish(ctx, model, pred, proba, out_dir, fitted=False) -> dict:
+    """Score, fit on all training rows (unless `fitted` already), save model and
+    predictions; the result record."""
     values = score(ctx, pred, proba)
-    _fit(model, *(ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)))
+    if not fitted:
+        _fit(model, *(ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)))
     joblib.dump(model, os.path.join(out_dir, MODEL))
     np.savez(os.path.join(out_dir, PREDICTIONS), pred=pred,
              proba=proba if proba is not None else np.empty(0))
@@ -159,7 +163,11 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     except Pruned as p:   # its predictions are partial: nothing is saved
         print(f"Pruned: {p}", flush=True)
         return {"status": Status.PRUNED, "reason": str(p), "first_fold": p.score}
-    result = finish(ctx, model, pred, proba, out_dir)
+    # A holdout's model was fitted on the training rows already: fitting it again on the
+    # same rows would double the iteration's cost. Only our own holdout (large data) has
+    # the saved model fitted on every row instead (ctx.final_rows).
+    fitted = ctx.y_valid is not None and ctx.final_rows is None
+    result = finish(ctx, model, pred, proba, out_dir, fitted=fitted)
     if ctx.splits:   # what later proposals' first folds are held against
         test = ctx.splits[0][1]
         result["first_fold"] = fold_score(ctx, test, pred[test],
