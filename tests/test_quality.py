@@ -155,6 +155,34 @@ def test_greedy_selection_looks_past_one_familys_near_copies():
     assert [m[0] for m in ensemble.candidates(lower, members)][:2] == [61, 60]
 
 
+
+def test_greedy_selection_stops_at_its_deadline(tmp_path, capsys):
+    """With many classes the full selection outlasts the ensembles' reserve: past its
+    deadline it keeps the best step so far instead of being killed with nothing."""
+    import time
+
+    from automl_widgets.engine import ensemble, iteration
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    classes = np.arange(3)
+    ctx = iteration.Context(
+        task="classification", primary_metric="AUC_weighted", X=np.zeros((200, 1)), y=y,
+        sample_weight=None, X_valid=None, y_valid=None, splits=None, classes=classes,
+        kinds=None, sparse=False, random_state=0, n_jobs=1)
+    members = []
+    for n in range(6):   # noisy copies of the truth, the less noisy the better
+        proba = np.eye(3)[y] + rng.random((200, 3)) * (1 + n)
+        proba /= proba.sum(axis=1, keepdims=True)
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        np.savez(folder / "predictions.npz", pred=classes[proba.argmax(axis=1)], proba=proba)
+        members.append((n, str(folder), 1.0 - n / 100, "LightGBM"))
+    full = ensemble.greedy_weights(ctx, members, 15)
+    assert sum(full.values()) > 1
+    assert "stopped" not in capsys.readouterr().out
+    assert ensemble.greedy_weights(ctx, members, 15, until=time.monotonic()) == {0: 1}
+    assert "greedy selection stopped in step 2 of 15" in capsys.readouterr().out
+
 # ---- the searcher's costs, without processes ------------------------------------------
 
 def test_costs_are_learned_per_family_and_priced_for_unseen_ones():

@@ -37,6 +37,7 @@ POLL = 0.05  # seconds between looks at control/ while iterations run or data lo
 # least CEILING_MIN seconds, so the search starts cheap and grows (FLAML's CFO idea).
 CEILING, CEILING_MIN = 4.0, 5.0
 PRUNE_AFTER = 5   # completed iterations before pruning starts
+SAVE_MARGIN = 1.5  # seconds the VotingEnsemble keeps to load, score and save its model
 
 log = logging.getLogger("automl_widgets.engine.driver")
 
@@ -281,8 +282,12 @@ class Driver:
         from . import ensemble
         self.ensembling = True
         members = list(self.completed)  # the searched iterations: not the VotingEnsemble
+        # The greedy selection stops in time to save its model before the deadline: with
+        # many classes its full length outlasts the reserve (docs/benchmarks.md).
+        until = None if self.deadline_sec is None else \
+            self.t0 + self.deadline_sec - max(SAVE_MARGIN, 0.5 * self.reserve)
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
-                    ctx, members, self.spec["ensemble_iterations"], d)),
+                    ctx, members, self.spec["ensemble_iterations"], d, until)),
                 ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
         jobs = [job for job in jobs if job[0] in _ensembles(self.spec)]
         while True:

@@ -11,6 +11,7 @@ its members' refits, and stays a plain scikit-learn object.
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 
 import joblib
@@ -74,16 +75,24 @@ def candidates(ctx, members) -> list:
     return out[:CANDIDATES]
 
 
-def greedy_weights(ctx, members, steps) -> dict:
+def greedy_weights(ctx, members, steps, until=None) -> dict:
     """Ensemble selection with replacement, starting from the best single model; the
-    weights after the best-scoring step (a later step may score worse)."""
+    weights after the best-scoring step (a later step may score worse). until: a
+    time.monotonic() past which no step is begun or finished: a step costs one metric
+    evaluation per candidate, 0.1 s each for AUC over 50 classes and 5,000 rows."""
     cands = candidates(ctx, members)
     signals = {m[0]: _signal(ctx, m[1]) for m in cands}
     chosen = Counter({cands[0][0]: 1})
     total = signals[cands[0][0]].copy()
     best, best_score = dict(chosen), _primary(ctx, total)
     for k in range(1, steps):
-        scores = {n: _primary(ctx, (total + s) / (k + 1)) for n, s in signals.items()}
+        scores = {}
+        for n, s in signals.items():
+            if until is not None and time.monotonic() > until:
+                print(f"greedy selection stopped in step {k + 1} of {steps}: the time "
+                      "kept for the ensembles is nearly over", flush=True)
+                return best
+            scores[n] = _primary(ctx, (total + s) / (k + 1))
         best_n = max(scores, key=scores.get)
         chosen[best_n] += 1
         total += signals[best_n]
@@ -96,9 +105,9 @@ def _fitted(folders, ns):
     return [(f"iteration_{n}", joblib.load(os.path.join(folders[n], MODEL))) for n in ns]
 
 
-def voting(ctx: Context, members, steps, out_dir) -> dict:
+def voting(ctx: Context, members, steps, out_dir, until=None) -> dict:
     from sklearn.ensemble import VotingClassifier, VotingRegressor
-    weights = greedy_weights(ctx, members, steps)
+    weights = greedy_weights(ctx, members, steps, until)
     folders = {m[0]: m[1] for m in members}
     print(f"VotingEnsemble weights by iteration: {weights}", flush=True)
     total = sum(weights.values())
