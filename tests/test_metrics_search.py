@@ -92,10 +92,42 @@ def test_defaults_first_then_model_based_and_deterministic():
     assert a[:k] == [(d[0], d[1], d[2] if len(d) > 2 else {})
                      for d in catalog.DEFAULTS["classification"]]
     assert a[0] == ("MaxAbsScaler", "LightGBM", catalog.SMALL_LGBM)   # a second start
-    assert sum(params == {} for _, _, params in a[:k]) == k - 1
+    second = [d for d in catalog.DEFAULTS["classification"] if len(d) > 2]
+    assert sum(params == {} for _, _, params in a[:k]) == k - len(second) and second
     assert all(params for _, _, params in a[k:])  # TPE proposes hyperparameters
     assert a == _proposals(7)                     # same seed, same history: same proposals
     assert a[k:] != _proposals(8)[k:]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_second_start_lies_in_its_familys_space(task):
+    # A second start is a point of the search space: TPE is told it as one of its own
+    # trials, and the size cut (Searcher._shrunk) reads it as it reads TPE's.
+    starts = [d for d in catalog.DEFAULTS[task] if len(d) > 2]
+    assert starts
+    for pre, est, params in starts:
+        space = catalog.estimators(task)[est].space
+        assert pre in catalog.PREPROCESSORS and set(params) <= set(space), (est, params)
+        for name, value in params.items():
+            kind, low, high, _ = space[name]
+            assert low <= value <= high and isinstance(value, int) == (kind == "int"), name
+
+
+def test_starts_and_earlier_iterations_are_told_to_tpe_with_their_hyperparameters():
+    s = Searcher("classification", ["LightGBM", "LogisticRegression"],
+                 catalog.allowed_preprocessors(), True, 0)
+    for _ in range(3):   # the small LightGBM, LightGBM's default, LogisticRegression's
+        p = s.ask()
+        s.tell(p, 0.8)
+    told = [t.params for t in s.study.trials]
+    assert told[0]["LightGBM.num_leaves"] == catalog.SMALL_LGBM["num_leaves"]
+    # the library's own default, as a point of the space (reg_lambda 0 clamped into it)
+    assert told[1]["LightGBM.num_leaves"] == 31 and told[1]["LightGBM.reg_lambda"] == 1e-3
+    assert told[2]["LogisticRegression.C"] == 1.0 and "preprocessor" in told[2]
+    # an iteration of an earlier part of the run (continue_experiment), a tree family too
+    s.warm("MaxAbsScaler", "LightGBM", {"num_leaves": 9, "n_estimators": 50}, 0.9, 1.0)
+    assert s.study.trials[-1].params["LightGBM.num_leaves"] == 9
+    assert s.study.trials[-1].params["LightGBM.learning_rate"] == 0.1
 
 
 def test_tree_families_get_one_preprocessor_and_the_others_a_choice():

@@ -97,6 +97,7 @@ class Searcher:
         self.rng = np.random.default_rng(random_state)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
         self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
+        self._known: dict[str, dict] = {}         # estimator -> its defaults, as a point
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
         """The next proposal, predicted to cost at most `limit` seconds if any fits, else
@@ -194,16 +195,45 @@ class Searcher:
             return
         self.family_best[estimator] = max(self.family_best.get(estimator, -math.inf),
                                           self.sign * score)
-        space = catalog.estimators(self.task)[estimator].space
+        self._add_given(proposal, score)
+
+    def _add_given(self, proposal, score) -> None:
+        """A trial of a proposal TPE did not make (a start, an earlier part of the run):
+        its family, preprocessor and the hyperparameters it set, so TPE's model of that
+        family starts from them."""
+        space = catalog.estimators(self.task)[proposal.estimator].space
+        proposal = Proposal(proposal.preprocessor, proposal.estimator,
+                            dict(self._defaults(proposal.estimator), **proposal.params))
         dists = dict(self._top)
-        dists.update({f"{estimator}.{k}": _distribution(space[k]) for k in proposal.params
-                      if k in space})
+        dists.update({f"{proposal.estimator}.{k}": _distribution(space[k])
+                      for k in proposal.params if k in space})
+        params = {k: v for k, v in self._named(proposal).items() if k in dists}
         try:
             self.study.add_trial(create_trial(
-                params={k: v for k, v in self._named(proposal).items() if k in dists},
-                distributions=dists, value=self.sign * score))
+                params=params, distributions={k: dists[k] for k in params},
+                value=self.sign * score))
         except ValueError:   # a value outside today's space: keep what it says of the family
             self._add_top(proposal, score)
+
+    def _defaults(self, estimator) -> dict:
+        """The family's own defaults as a point of its space: the value the library
+        (or the catalog) sets for each searched hyperparameter, a number clamped into its
+        range (LightGBM's reg_lambda 0 is told as the space's 0.001) or a listed choice;
+        left out where it is neither (XGBoost's None, a forest's "sqrt")."""
+        if estimator not in self._known:
+            comp = catalog.estimators(self.task)[estimator]
+            given = dict(comp.klass()().get_params(), **comp.defaults)
+            point = {}
+            for name, spec in comp.space.items():
+                value = given.get(name)
+                if spec[0] == "cat":
+                    if value in spec[1]:
+                        point[name] = value
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = min(max(value, spec[1]), spec[2])
+                    point[name] = int(round(value)) if spec[0] == "int" else float(value)
+            self._known[estimator] = point
+        return self._known[estimator]
 
     def _add_top(self, proposal, score) -> None:
         """A trial of the proposal's family (and preprocessor, where searched) alone."""
@@ -236,8 +266,8 @@ class Searcher:
                     value=self.sign * score))
             return
         if proposal.trial is None:
-            if ok:  # a default: record it so TPE starts from what the defaults showed
-                self._add_top(proposal, score)
+            if ok:  # a start: record it so TPE starts from what the starts showed
+                self._add_given(proposal, score)
             return
         if ok:
             self.study.tell(proposal.trial, self.sign * score)
