@@ -212,6 +212,31 @@ def test_a_proposal_over_the_limit_is_cut_to_fit_or_not_made():
     assert s.ask(limit=0.01) is None   # even 20 trees cost more than that
 
 
+def test_a_forests_trees_are_not_searched_but_as_many_as_its_limit_allows():
+    s = Searcher("regression", ["RandomForest"], ["MinMaxScaler"], True, 0)
+    start = s.ask()                  # sklearn's default: 100 trees, 2 s here
+    assert start.params == {}
+    s.tell(start, 0.5, seconds=2.0)
+    low, high = catalog.REGRESSORS["RandomForest"].space["n_estimators"][1:]
+    cut = 0
+    for limit in [None, 30.0, 3.0, 1.0, 1.0, 1.0]:
+        p = s.ask(limit=limit)
+        trees = p.params["n_estimators"]
+        uncut = s.costs.predict(Proposal(p.preprocessor, p.estimator,
+                                         dict(p.params, n_estimators=high)))
+        if limit is None or uncut <= limit:
+            assert trees == high     # the cap, when it fits
+        else:                        # else the most there is room for, at least the floor
+            assert low <= trees < high and p.cost <= limit
+            cut += 1
+        s.tell(p, 0.6, seconds=p.cost)
+        # TPE neither chose the trees nor is told them: it learns the rest of the forest
+        assert not any("n_estimators" in k for k in s.study.trials[-1].params)
+        assert s.study.trials[-1].state.name == "COMPLETE"
+    assert cut
+    assert s.ask(limit=0.01) is None   # not even the floor's trees fit
+
+
 def test_a_default_over_the_limit_is_passed_over():
     s = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"], ["MaxAbsScaler"],
                  True, 0)

@@ -151,7 +151,9 @@ class Searcher:
         named = {"estimator": proposal.estimator}
         if not self._fixed(proposal.estimator):
             named["preprocessor"] = proposal.preprocessor
-        named.update({f"{proposal.estimator}.{k}": v for k, v in proposal.params.items()})
+        space = catalog.estimators(self.task)[proposal.estimator].space
+        named.update({f"{proposal.estimator}.{k}": v for k, v in proposal.params.items()
+                      if _searched(space.get(k))})
         return named
 
     def _priced(self, proposal):
@@ -165,7 +167,7 @@ class Searcher:
         space = catalog.estimators(self.task)[e].space
         params = {}
         for name, spec in space.items():
-            params[name] = _suggest(trial, f"{e}.{name}", spec)
+            params[name] = _suggest(trial, f"{e}.{name}", spec) if _searched(spec) else spec[2]
         return Proposal(p, e, params, trial)
 
     def _shrunk(self, proposal, limit) -> Proposal:
@@ -174,7 +176,7 @@ class Searcher:
         params = dict(proposal.params)
         for name, (_, exponent) in comp.cost_params.items():
             spec = comp.space.get(name)
-            if exponent == 1.0 and spec and spec[0] == "int" and name in params:
+            if exponent == 1.0 and spec and spec[0] in ("int", "size") and name in params:
                 cut = int(params[name] * 0.9 * limit / proposal.cost)
                 params[name] = max(spec[1], min(params[name], cut))
                 break
@@ -206,7 +208,7 @@ class Searcher:
                             dict(self._defaults(proposal.estimator), **proposal.params))
         dists = dict(self._top)
         dists.update({f"{proposal.estimator}.{k}": _distribution(space[k])
-                      for k in proposal.params if k in space})
+                      for k in proposal.params if _searched(space.get(k))})
         params = {k: v for k, v in self._named(proposal).items() if k in dists}
         try:
             self.study.add_trial(create_trial(
@@ -226,6 +228,8 @@ class Searcher:
             point = {}
             for name, spec in comp.space.items():
                 value = given.get(name)
+                if not _searched(spec):
+                    continue
                 if spec[0] == "cat":
                     if value in spec[1]:
                         point[name] = value
@@ -284,6 +288,9 @@ def _fits(proposal, limit) -> bool:
                                      or proposal.cost <= limit)
 
 
+def _searched(spec) -> bool:
+    """A hyperparameter TPE chooses: not a size the cost cut sets (catalog's "size")."""
+    return spec is not None and spec[0] != "size"
 
 
 def _distribution(spec):
