@@ -116,6 +116,25 @@ def bagged(oof, order, score_fn, steps, bags=20, fraction=0.5, seed=0):
     return dict(weights)
 
 
+def crossfitted(oof, order, y, kind, classes, steps, folds=2, seed=0):
+    """The greedy selection's own held-out score: candidates ranked and weights chosen on
+    the other folds' rows, scored on this fold's; the mean over folds (pooled AUC would
+    mix the folds' different ensembles' scales). Returns (score, per-fold weights)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+    cv = (KFold if kind == "regression" else StratifiedKFold)(folds, shuffle=True,
+                                                               random_state=seed)
+    scores, fold_weights = [], []
+    for fit_rows, held in cv.split(np.zeros(len(y)), y):
+        part = {n: oof[n][fit_rows] for n in order}
+        fn = lambda s: measure(kind, y[fit_rows], s, classes)   # noqa: E731
+        ranked = sorted(order, key=lambda n: fn(part[n]), reverse=True)
+        w = greedy(part, ranked, fn, steps)
+        fold_weights.append(w)
+        scores.append(measure(kind, y[held], combine({n: oof[n][held] for n in w}, w),
+                              classes))
+    return float(np.mean(scores)), fold_weights
+
+
 def combine(signals, weights):
     total = sum(weights.values())
     return sum(signals[n] * w for n, w in weights.items()) / total
@@ -170,6 +189,46 @@ def analyse(args):
             union = order + [n for n in per_family[k] if n not in order]
             results[f"greedy 50, top 50 and {k} a family"] = test_fn(
                 greedy(oof, union, score_fn, 50))
+        engine = per_family[10]
+        w_in = greedy(oof, engine, score_fn, 15)
+        runs = {r["pipeline"]: r for r in run.iterations if r["status"] == "Completed"}
+        cv = {"single": members[0][1], "voting in-sample": score_fn(combine(oof, w_in))}
+        tests = {"single": test_fn({order[0]: 1}), "voting in-sample": test_fn(w_in)}
+        if "StackEnsemble" in runs:
+            r = runs["StackEnsemble"]
+            cv["stack"] = r["metrics"][primary]
+            folder = os.path.join(run.folder, "iterations", str(r["iteration"]))
+            model = joblib.load(os.path.join(folder, "model.joblib"))
+            s = model.predict(X_test) if ds.kind == "regression" else model.predict_proba(X_test)
+            tests["stack"] = measure(ds.kind, y_test, s, classes)
+        for k in (2, 5):
+            cv[f"voting {k}-fold"], fws = crossfitted(oof, engine, y_eval, ds.kind,
+                                                      classes, 15, k)
+            tests[f"voting {k}-fold"] = tests["voting in-sample"]
+            bag = Counter()
+            for fw in fws + [w_in]:
+                for n, c in fw.items():
+                    bag[n] += c / sum(fw.values())
+            tests[f"voting {k}-fold bag"] = test_fn(dict(bag))
+            cv[f"single {k}-fold"], _ = crossfitted(oof, engine, y_eval, ds.kind,
+                                                    classes, 1, k)
+            tests[f"single {k}-fold"] = tests["single"]
+        for name in ("voting in-sample", "stack", "voting 2-fold", "voting 5-fold"):
+            results[f"test: {name}"] = tests.get(name, np.nan)
+        results["test: voting 5-fold bag"] = tests["voting 5-fold bag"]
+        def pick(keys):
+            best = max((k for k in keys if k in cv), key=cv.get)
+            return tests[best]
+        results["pick: single/in-sample/stack"] = pick(["single", "voting in-sample", "stack"])
+        results["pick: single/2-fold/stack"] = pick(["single", "voting 2-fold", "stack"])
+        results["pick: single/5-fold/stack"] = pick(["single", "voting 5-fold", "stack"])
+        for k in (2, 5):
+            results[f"pick: crossfit {k} single/voting/stack"] = pick(
+                [f"single {k}-fold", f"voting {k}-fold", "stack"])
+            results[f"pick: crossfit {k} single/voting"] = pick(
+                [f"single {k}-fold", f"voting {k}-fold"])
+        results["pick: 5-fold vs stack only"] = pick(["voting 5-fold", "stack"])
+        print(ds.name, "CV", {k: round(v, 4) for k, v in cv.items()}, flush=True)
         results["mean of top 5"] = test_fn({n: 1 for n in order[:5]})
         results["mean of top 10"] = test_fn({n: 1 for n in order[:10]})
         table[ds.name] = results
