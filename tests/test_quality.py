@@ -242,9 +242,23 @@ def test_a_default_over_the_limit_is_passed_over():
                  True, 0)
     s.tell(s.ask(), 0.5, seconds=1.0)   # LightGBM's small start: 1 s
     s.tell(s.ask(), 0.5, seconds=1.0)   # and its default
-    p = s.ask(limit=5.0)                 # the forest's default is priced at 30 s
+    p = s.ask(limit=5.0)   # the forest's default is priced at 30 s, 15 s at its 50 trees
     assert p.estimator == "ElasticNet"
     assert [e for e, _ in s.passed_over] == ["RandomForest"]
+
+
+def test_a_start_a_little_over_the_limit_runs_with_fewer_trees():
+    s = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"], ["MaxAbsScaler"],
+                 True, 0)
+    s.tell(s.ask(), 0.5, seconds=1.0)
+    s.tell(s.ask(), 0.5, seconds=1.0)
+    p = s.ask(limit=20.0)   # the forest's default (100 trees) is priced at 30 s
+    assert (p.estimator, p.trial) == ("RandomForest", None)   # its start, not TPE's
+    assert 50 <= p.params["n_estimators"] < 100 and p.cost <= 20.0
+    assert not s.passed_over
+    s.tell(p, 0.6, seconds=p.cost)
+    # TPE is told the start's other hyperparameters, not the trees it did not choose
+    assert not any("n_estimators" in k for k in s.study.trials[-1].params)
 
 
 def test_same_seed_and_history_give_the_same_budget_aware_proposals():

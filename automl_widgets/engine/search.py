@@ -106,9 +106,17 @@ class Searcher:
         while self.defaults:
             p, e, params = self.defaults.pop(0)
             proposal = self._priced(Proposal(p, e, params))
-            if _fits(proposal, hard_limit if limit is None else limit):
+            allowed = hard_limit if limit is None else limit
+            if _fits(proposal, allowed):
                 return proposal
-            self.passed_over.append((e, proposal.cost))
+            cost = proposal.cost
+            # A start priced a little over the early ceiling (its price may come from the
+            # catalog's prior) runs with fewer trees or rounds: passed over, its family
+            # would never score nor enter the focus, even where it is the best one.
+            proposal = self._priced(self._shrunk(proposal, allowed))
+            if _fits(proposal, allowed):
+                return proposal
+            self.passed_over.append((e, cost))
         cheapest, focus = None, self._focus()
         for _ in range(TRIES):
             if focus:   # the family is ours to pick; TPE picks the rest, given it
@@ -174,11 +182,12 @@ class Searcher:
         """The proposal with its size parameter (trees, rounds) cut to cost `limit`."""
         comp = catalog.estimators(self.task)[proposal.estimator]
         params = dict(proposal.params)
-        for name, (_, exponent) in comp.cost_params.items():
+        for name, (default, exponent) in comp.cost_params.items():
             spec = comp.space.get(name)
-            if exponent == 1.0 and spec and spec[0] in ("int", "size") and name in params:
-                cut = int(params[name] * 0.9 * limit / proposal.cost)
-                params[name] = max(spec[1], min(params[name], cut))
+            if exponent == 1.0 and spec and spec[0] in ("int", "size"):
+                value = params.get(name, comp.defaults.get(name, default))   # a start's default
+                cut = int(value * 0.9 * limit / proposal.cost)
+                params[name] = max(spec[1], min(value, cut))
                 break
         return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
 
