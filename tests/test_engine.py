@@ -210,7 +210,9 @@ def test_exit_score_stops_the_search(submit):
 
 def test_experiment_timeout_ends_running_iterations(submit, monkeypatch):
     monkeypatch.setenv(FAULTS, "1=hang")
-    run = submit(iterations=5, experiment_timeout_minutes=0.05, enable_ensembling=True)
+    # 12 s: iteration 0 must complete before the deadline for iteration 1 to start; at 3 s
+    # a loaded CI machine once spent them all on the driver's start and iteration 0.
+    run = submit(iterations=5, experiment_timeout_minutes=0.2, enable_ensembling=True)
     run.wait_for_completion()
     assert run.get_details()["stopReason"] == "experiment_timeout"
     assert statuses(run) == {0: "Completed", 1: "Canceled"}
