@@ -138,6 +138,8 @@ def test_a_time_budget_keeps_time_for_both_ensembles(ws):
     done = {r["pipeline"]: r["status"] for r in run.iterations}
     assert done["VotingEnsemble"] == done["StackEnsemble"] == "Completed"
     assert len(run.iterations) < 1000
+    # the budget ended the search, whether at its deadline or as nothing fit the time left
+    assert run.get_details()["stopReason"] == "experiment_timeout"
 
 
 def test_greedy_selection_looks_past_one_familys_near_copies():
@@ -259,6 +261,33 @@ def test_a_start_a_little_over_the_limit_runs_with_fewer_trees():
     s.tell(p, 0.6, seconds=p.cost)
     # TPE is told the start's other hyperparameters, not the trees it did not choose
     assert not any("n_estimators" in k for k in s.study.trials[-1].params)
+
+
+def test_the_model_phase_favours_the_family_likeliest_to_improve_per_second():
+    # Hist... leads but each of its iterations takes 20 s and none improves on its start;
+    # LightGBM is close behind at 1 s an iteration. By rank alone the leader would get
+    # twice LightGBM's iterations; by seconds to the next improvement, LightGBM gets more.
+    families = ["HistGradientBoosting", "LightGBM", "ElasticNet", "KNN", "DecisionTree",
+                "SGD"]
+    s = Searcher("regression", families, ["MaxAbsScaler"], True, 0)
+    starts = {"HistGradientBoosting": (0.80, 20.0), "LightGBM": (0.70, 1.0),
+              "ElasticNet": (0.3, 5.0), "KNN": (0.4, 5.0), "DecisionTree": (0.5, 5.0),
+              "SGD": (0.2, 5.0)}
+    seconds = {e: t for e, (_, t) in starts.items()}
+    while s.defaults:
+        p = s.ask()
+        s.tell(p, starts[p.estimator][0], seconds=seconds[p.estimator])
+    p = s.ask()
+    while p.estimator != "LightGBM":   # LightGBM improves once, to 0.78
+        s.tell(p, 0.1, seconds=seconds[p.estimator])
+        p = s.ask()
+    s.tell(p, 0.78, seconds=1.0)
+    picks = []
+    for _ in range(40):
+        p = s.ask()
+        picks.append(p.estimator)
+        s.tell(p, 0.1, seconds=seconds[p.estimator])
+    assert picks.count("LightGBM") > 3 * picks.count("HistGradientBoosting")
 
 
 def test_same_seed_and_history_give_the_same_budget_aware_proposals():

@@ -76,6 +76,7 @@ class Driver:
         self.first_folds = []      # first folds' scores of completed and pruned ones
         self.ensembling = False    # the ensembles' turn: the search's time is over
         self.hard_stopped = False  # experiment_timeout_minutes itself has passed
+        self.out_of_time = False   # the search ended as nothing fit in its time left
         s = self.spec
         will_ensemble = bool(_ensembles(s)) and s["iterations"] > len(_ensembles(s))
         # Time kept back from the search so the ensembles run before the deadline.
@@ -208,7 +209,8 @@ class Driver:
         if proposal is not None:
             ran = result["status"] in (Status.COMPLETED, Status.TIMED_OUT)
             pruned = result.get("first_fold") if result["status"] == Status.PRUNED else None
-            self.searcher.tell(proposal, score, result["duration"] if ran else None, pruned)
+            self.searcher.tell(proposal, score, result["duration"] if ran else None, pruned,
+                               took=result["duration"])
             if completed:
                 self.durations.append(result["duration"])
             if result.get("first_fold") is not None:   # completed or pruned
@@ -267,6 +269,9 @@ class Driver:
                     if p is None:
                         log.info("no configuration fits in the %.1f s left for the search; "
                                  "it ends here", hard)
+                        left = self.search_time_left()
+                        self.out_of_time = left is not None and (
+                            self.max_time is None or left < self.max_time)
                         last = n
                         break
                     self.launch(n, p.name(ctx.task), p.params,
@@ -406,6 +411,9 @@ class Driver:
                 self.stop_reason not in ("canceled", "scheduler_lost"):
             self.explain(ctx)
         status, error = Status.COMPLETED, None
+        # A search that ended as nothing fit in its time left was ended by the budget.
+        reason = self.stop_reason or ("experiment_timeout" if self.out_of_time
+                                      else "iterations_done")
         if self.stop_reason == "canceled":
             status = Status.CANCELED
         elif self.stop_reason == "scheduler_lost":
@@ -413,15 +421,15 @@ class Driver:
             error = (f"The Dask scheduler at {self.dask.address} was lost; the iterations that "
                      "finished before are kept.")
         elif not self.completed and self.first_failure is not None:
-            n, reason = self.first_failure
+            n, why = self.first_failure
             status = Status.FAILED
-            error = f"No iteration completed; the first failure was iteration {n}: {reason}"
-        elif not self.completed and self.stop_reason == "experiment_timeout":
+            error = f"No iteration completed; the first failure was iteration {n}: {why}"
+        elif not self.completed and reason == "experiment_timeout":
             status = Status.FAILED
             error = (f"experiment_timeout_minutes={s['experiment_timeout_minutes']} was reached "
                      "before any iteration completed.")
         self.emit(ev.RunFinished(status=status, error=error, best_score=self.best,
-                                 reason=self.stop_reason or "iterations_done"))
+                                 reason=reason))
 
     def explain(self, ctx):
         """model_explainability: the best iteration's feature importance, in a tenth of

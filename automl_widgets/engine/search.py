@@ -6,7 +6,9 @@ fixed order; then Optuna's TPE over the joint space (estimator, its preprocessor
 is a tree family, which has one, and its hyperparameters). Budget-aware, after FLAML's
 CFO: each family's cost is learned from what its iterations took, and a proposal
 predicted to cost more than allowed has its size (trees, boosting rounds) cut to fit, or
-is not run. Seeded: the same history gives the same proposals.
+is not run; the model phase picks among the leading families by their estimated seconds
+to the next improvement (FLAML's learner choice). Seeded: the same history (scores and
+seconds) gives the same proposals.
 """
 from __future__ import annotations
 
@@ -97,6 +99,10 @@ class Searcher:
         self.rng = np.random.default_rng(random_state)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
         self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
+        self.spent: dict[str, float] = {}   # estimator -> seconds its iterations took
+        # estimator -> (its seconds spent when its best was found, when the best before
+        # that was found, that earlier best or None): the family's pace, as FLAML keeps it
+        self.found: dict[str, tuple] = {}
         self._known: dict[str, dict] = {}         # estimator -> its defaults, as a point
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
@@ -145,9 +151,38 @@ class Searcher:
         return ranked[:FOCUS]
 
     def _pick(self, focus) -> str:
-        """A family of the focus, the k-th best with odds 1/k: seeded, so reproducible."""
-        odds = np.array([1.0 / (k + 1) for k in range(len(focus))])
+        """A family of the focus, with odds 1 / its estimated seconds to improve (its
+        rank alone would let a slow family take most of the time): seeded, so the same
+        history gives the same pick."""
+        odds = np.array([1.0 / self._eci(e, focus[0]) for e in focus])
         return focus[self.rng.choice(len(focus), p=odds / odds.sum())]
+
+    def _eci(self, e, leader) -> float:
+        """The family's estimated seconds to its next improvement, after FLAML's
+        learner choice: the longer of its last gap between improvements and its time
+        since the last one; for a family behind the leader, at least twice the time its
+        pace so far would take to close the gap. In seconds, whatever the metric."""
+        if e not in self.found or not self.spent.get(e):
+            known = [self._eci(f, leader) for f in self.found if self.spent.get(f)]
+            return max(known, default=1.0)
+        t_best, t_old, best_old = self.found[e]
+        eci = max(t_best - t_old, self.spent[e] - t_best)
+        gap = self.family_best[leader] - self.family_best[e]
+        if gap > 0 and best_old is not None:
+            speed = (self.family_best[e] - best_old) / max(self.spent[e] - t_old, 1e-9)
+            if speed > 0:
+                eci = max(eci, 2 * gap / speed)
+        return max(eci, 1e-3)
+
+    def _account(self, e, took, score) -> None:
+        """A finished iteration of family e: its seconds, and its score if a new best."""
+        t = self.spent[e] = self.spent.get(e, 0.0) + (took or 0.0)
+        if score is None or math.isnan(score):
+            return
+        best = self.family_best.get(e)
+        if best is None or self.sign * score > best:
+            self.found[e] = (t, self.found[e][0] if e in self.found else 0.0, best)
+            self.family_best[e] = self.sign * score
 
     def _fixed(self, estimator) -> str | None:
         """The one preprocessor of a tree family (catalog.Component.scale_free): TPE
@@ -202,10 +237,9 @@ class Searcher:
         proposal = Proposal(preprocessor, estimator, dict(params or {}))
         if seconds is not None:
             self.costs.observe(proposal, seconds)
+        self._account(estimator, seconds, score)
         if score is None or math.isnan(score):
             return
-        self.family_best[estimator] = max(self.family_best.get(estimator, -math.inf),
-                                          self.sign * score)
         self._add_given(proposal, score)
 
     def _add_given(self, proposal, score) -> None:
@@ -256,15 +290,14 @@ class Searcher:
             value=self.sign * score))
 
     def tell(self, proposal: Proposal, score: float | None, seconds=None,
-             pruned_at=None) -> None:
+             pruned_at=None, took=None) -> None:
         """score None (failed, canceled, timed out) or NaN means: learned nothing good.
         seconds: what it took, if it ran to its end (or to max_time_sec). pruned_at: the
-        first fold's score of a proposal stopped after it."""
+        first fold's score of a proposal stopped after it. took: what it took, however it
+        ended (the family's time spent); seconds if not given."""
         if seconds is not None:
             self.costs.observe(proposal, seconds)
-        if score is not None and not math.isnan(score):
-            e = proposal.estimator
-            self.family_best[e] = max(self.family_best.get(e, -math.inf), self.sign * score)
+        self._account(proposal.estimator, seconds if took is None else took, score)
         if pruned_at is not None and proposal.trial is not None:
             proposal.trial.report(self.sign * pruned_at, step=0)
             self.study.tell(proposal.trial, state=TrialState.PRUNED)
