@@ -261,6 +261,11 @@ def test_a_start_a_little_over_the_limit_runs_with_fewer_trees():
     s.tell(p, 0.6, seconds=p.cost)
     # TPE is told the start's other hyperparameters, not the trees it did not choose
     assert not any("n_estimators" in k for k in s.study.trials[-1].params)
+    # continue_experiment: the start cut to fit was that start, not to be run again
+    later = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"],
+                     ["MaxAbsScaler"], True, 0)
+    later.warm(p.preprocessor, "RandomForest", p.params, 0.6, p.cost)
+    assert [d[1] for d in later.defaults] == ["LightGBM", "LightGBM", "ElasticNet"]
 
 
 def test_the_model_phase_favours_the_family_likeliest_to_improve_per_second():

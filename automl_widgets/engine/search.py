@@ -217,13 +217,11 @@ class Searcher:
         """The proposal with its size parameter (trees, rounds) cut to cost `limit`."""
         comp = catalog.estimators(self.task)[proposal.estimator]
         params = dict(proposal.params)
-        for name, (default, exponent) in comp.cost_params.items():
-            spec = comp.space.get(name)
-            if exponent == 1.0 and spec and spec[0] in ("int", "size"):
-                value = params.get(name, comp.defaults.get(name, default))   # a start's default
-                cut = int(value * 0.9 * limit / proposal.cost)
-                params[name] = max(spec[1], min(value, cut))
-                break
+        name = _size(comp)
+        if name:
+            value = params.get(name, comp.defaults.get(name, comp.cost_params[name][0]))
+            cut = int(value * 0.9 * limit / proposal.cost)   # value: a start's default
+            params[name] = max(comp.space[name][1], min(value, cut))
         return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
 
     def warm(self, preprocessor, estimator, params, score, seconds=None) -> None:
@@ -232,8 +230,9 @@ class Searcher:
         teach the cost model and TPE."""
         if preprocessor not in self.preprocessors or estimator not in self.estimators:
             return
+        ran = self._unsized(estimator, params or {})
         self.defaults = [d for d in self.defaults
-                         if not (d[1] == estimator and d[2] == dict(params or {}))]
+                         if not (d[1] == estimator and self._unsized(estimator, d[2]) == ran)]
         proposal = Proposal(preprocessor, estimator, dict(params or {}))
         if seconds is not None:
             self.costs.observe(proposal, seconds)
@@ -241,6 +240,12 @@ class Searcher:
         if score is None or math.isnan(score):
             return
         self._add_given(proposal, score)
+
+    def _unsized(self, estimator, params) -> dict:
+        """The params without the size (trees, rounds) that _shrunk may have cut: a start
+        cut to fit is still that start."""
+        size = _size(catalog.estimators(self.task)[estimator])
+        return {k: v for k, v in params.items() if k != size}
 
     def _add_given(self, proposal, score) -> None:
         """A trial of a proposal TPE did not make (a start, an earlier part of the run):
@@ -323,6 +328,16 @@ class Searcher:
 
 TRIES = 10   # model proposals looked at before settling for the cheapest
 FOCUS = 5    # families the model phase keeps to, by their best score
+
+
+def _size(comp) -> str | None:
+    """The family's size parameter (trees, boosting rounds): its cost grows with it
+    linearly, so it can be cut to fit a limit."""
+    for name, (_, exponent) in comp.cost_params.items():
+        spec = comp.space.get(name)
+        if exponent == 1.0 and spec and spec[0] in ("int", "size"):
+            return name
+    return None
 
 
 def _fits(proposal, limit) -> bool:
