@@ -356,6 +356,48 @@ def test_large_data_gets_a_holdout_and_the_models_still_every_row(ws):
             assert np.allclose(pre.center_, np.median(X, axis=0))
 
 
+@pytest.mark.parametrize("holdout", [False, True])
+def test_a_fit_on_every_row_that_went_astray_is_not_the_model_saved(
+        monkeypatch, tmp_path, capsys, holdout):
+    """The fit on every row must not score worse on rows it saw than the scored fit that
+    had not seen them (an SGD can land far off); if it does, the scored one is saved."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl_widgets.engine import iteration
+    X, y = load_breast_cancer(return_X_y=True)
+    if holdout:   # our own holdout: the models are fitted on every row after it
+        data = dict(X=X[:500], y=y[:500], X_valid=X[500:], y_valid=y[500:], splits=None,
+                    final_rows=(X, y, None))
+        rows = X[500:]
+    else:
+        splits = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+        data = dict(X=X, y=y, X_valid=None, y_valid=None, splits=splits)
+        rows = X[splits[0][1]]
+    ctx = iteration.Context(task="classification", primary_metric="AUC_weighted",
+                            sample_weight=None, classes=np.unique(y), kinds=None,
+                            sparse=False, random_state=0, n_jobs=1, **data)
+    proposal = Proposal("StandardScalerWrapper", "LogisticRegression")
+    real = iteration._fit
+    iteration.run(ctx, proposal, tmp_path)
+    assert "astray" not in capsys.readouterr().out
+    assert joblib.load(tmp_path / "model.joblib").named_steps[
+        "preprocessor"].n_samples_seen_ == len(y)   # sane: the fit on every row is kept
+
+    def astray(model, X, y, w):   # the fit on every row learns from shuffled labels
+        return real(model, X, np.random.default_rng(0).permutation(y) if len(y) == 569 else y, w)
+    monkeypatch.setattr(iteration, "_fit", astray)
+    result = iteration.run(ctx, proposal, tmp_path)
+    assert result["status"] == "Completed"
+    assert "that fit went astray. The model saved is the one scored on the " + (
+        "holdout, fitted on 500 rows" if holdout else "first fold, fitted on 455 rows"
+    ) in capsys.readouterr().out
+    model = joblib.load(tmp_path / "model.joblib")
+    assert model.named_steps["preprocessor"].n_samples_seen_ == (500 if holdout else 455)
+    pred, proba = iteration.load_predictions(tmp_path)   # what it was scored on is its own
+    held = slice(None) if holdout else splits[0][1]
+    np.testing.assert_allclose(model.predict_proba(rows), proba[held])
+
+
 def test_a_holdout_iteration_fits_its_model_once(monkeypatch, tmp_path):
     """With validation data the scored model is the saved one: a second fit on the same
     rows would double every iteration's cost for the same model."""

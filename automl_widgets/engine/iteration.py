@@ -102,13 +102,14 @@ class Pruned(Exception):
 
 
 def held_out_predictions(ctx: Context, model, prune_below=None):
-    """Predictions for rows the model was not fitted on: the holdout or out-of-fold.
-    With a holdout, `model` itself is fitted on the training rows (see finish); with
-    folds, clones of it are. With prune_below, raises Pruned if the first fold scores
-    worse than that."""
+    """Predictions for rows the model was not fitted on: the holdout or out-of-fold, and
+    (fitted, test): a fitted model and the rows it was scored on (test None: the holdout).
+    With a holdout, `model` itself is fitted on the training rows; with folds, clones of
+    it are, the first fold's is returned. With prune_below, raises Pruned if the first
+    fold scores worse than that."""
     w = ctx.sample_weight
     if ctx.y_valid is not None:
-        return _predict(ctx, _fit(model, ctx.X, ctx.y, w), ctx.X_valid)
+        return *_predict(ctx, _fit(model, ctx.X, ctx.y, w), ctx.X_valid), (model, None)
     pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
     proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
     for i, (train, test) in enumerate(ctx.splits):
@@ -119,12 +120,54 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
         if proba is not None:
             proba[test] = pr
         if i == 0:
+            seen = (fitted, test)
             first = fold_score(ctx, test, p, pr)
             print(f"fold 1 of {len(ctx.splits)}: {ctx.primary_metric} {first}", flush=True)
             metric = metrics.get(ctx.primary_metric)
             if prune_below is not None and metric.better(prune_below, first):
                 raise Pruned(first, prune_below, len(ctx.splits), ctx.primary_metric)
-    return pred, proba
+    return pred, proba, seen
+
+
+def rows_score(ctx, test, pred, proba) -> float:
+    """The primary metric on the held-out rows `test` (None: the holdout)."""
+    if test is None:
+        return metrics.get(ctx.primary_metric).compute(ctx.y_valid, pred, proba, ctx.classes,
+                                                        None, ctx.positive_label)
+    return fold_score(ctx, test, pred[test], None if proba is None else proba[test])
+
+
+# fit_all: a fit on every row that scores more than 0.1 % (or two rows' worth) worse on
+# rows it saw than the fit that had not seen them went astray
+ASTRAY = 0.001
+
+
+def fit_all(ctx, model, seen, test, scored):
+    """`model` fitted on every row; or, if that fit went astray, `seen`, the fitted model
+    that scored `scored` on the rows `test`. Fitted on those rows too, a model should do
+    at least as well on them as one that never saw them: SGD, for one, can land far from
+    where the same settings landed on fewer rows, and the model saved must be the one
+    its held-out predictions (and so the ensembles' weights) describe."""
+    final = _fit(clone(model), *(ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)))
+    if test is None:
+        again = rows_score(ctx, None, *_predict(ctx, final, ctx.X_valid))
+    else:
+        again = fold_score(ctx, test, *_predict(ctx, final, take(ctx.X, test)))
+    metric = metrics.get(ctx.primary_metric)
+    rows = len(ctx.y_valid) if test is None else len(test)
+    slack = abs(scored) * max(ASTRAY, 2 / rows)   # two rows of a discrete metric: no alarm
+    if not metric.better(scored, again + (slack if metric.greater_is_better else -slack)):
+        return final
+    where = "the holdout" if test is None else "the first fold"
+    print(f"Fitted on every row it scored {again:.4f} on {where}, rows it had seen, worse "
+          f"than the {scored:.4f} of the same settings that had not: that fit went astray. "
+          f"The model saved is the one scored on {where}, fitted on {_rows(ctx, test)} rows.",
+          flush=True)
+    return seen
+
+
+def _rows(ctx, test) -> int:
+    return len(ctx.y) - (0 if test is None else len(test))
 
 
 def fold_score(ctx, test, pred, proba) -> float:
@@ -159,19 +202,19 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     t0 = time.perf_counter()
     model = build_pipeline(ctx, proposal.preprocessor, proposal.estimator, proposal.params)
     try:
-        pred, proba = held_out_predictions(ctx, model, proposal.prune_below)
+        pred, proba, (seen, test) = held_out_predictions(ctx, model, proposal.prune_below)
     except Pruned as p:   # its predictions are partial: nothing is saved
         print(f"Pruned: {p}", flush=True)
         return {"status": Status.PRUNED, "reason": str(p), "first_fold": p.score}
+    scored = rows_score(ctx, test, pred, proba)
     # A holdout's model was fitted on the training rows already: fitting it again on the
     # same rows would double the iteration's cost. Only our own holdout (large data) has
     # the saved model fitted on every row instead (ctx.final_rows).
-    fitted = ctx.y_valid is not None and ctx.final_rows is None
-    result = finish(ctx, model, pred, proba, out_dir, fitted=fitted)
+    if ctx.y_valid is None or ctx.final_rows is not None:
+        model = fit_all(ctx, model, seen, test, scored)
+    result = finish(ctx, model, pred, proba, out_dir, fitted=True)
     if ctx.splits:   # what later proposals' first folds are held against
-        test = ctx.splits[0][1]
-        result["first_fold"] = fold_score(ctx, test, pred[test],
-                                          None if proba is None else proba[test])
+        result["first_fold"] = scored
     print(f"{ctx.primary_metric}: {result['score']} ({time.perf_counter() - t0:.2f} s)",
           flush=True)
     return result
