@@ -103,6 +103,28 @@ def capped(ranked, family, k, n=50):
     return out[:n]
 
 
+def _unit(signal):
+    """Centred and scaled to length 1: dot products of two are correlations."""
+    v = signal[:, 1:] if signal.ndim == 2 and signal.shape[1] == 2 else signal
+    v = v.ravel() - v.mean()
+    norm = np.linalg.norm(v)
+    return v / norm if norm > 0 else v
+
+
+def near_capped(ranked, signal, k, near=0.995, n=50):
+    """The best n of ranked, each a near-copy (held-out predictions correlated at least
+    `near`) of fewer than k of those taken before it, whatever the family."""
+    out, units = [], []
+    for m in ranked[:4 * n]:
+        u = _unit(signal(m))
+        if sum(float(u @ v) >= near for v in units) < k:
+            out.append(m)
+            units.append(u)
+            if len(out) == n:
+                break
+    return out
+
+
 def bagged(oof, order, score_fn, steps, bags=20, fraction=0.5, seed=0):
     rng = np.random.default_rng(seed)
     weights = Counter()
@@ -161,14 +183,22 @@ def analyse(args):
         members.sort(key=lambda m: m[1], reverse=True)
         order = [m[0] for m in members[:50]]
         family = {m[0]: m[2] for m in members}
-        per_family = {k: capped([m[0] for m in members], family, k) for k in (3, 5, 10)}
-        needed = sorted(set(order).union(*per_family.values()))
+        per_family = {k: capped([m[0] for m in members], family, k) for k in (3, 5, 10, 15)}
         cache = os.path.join(args.workspace, f"predictions_{ds.name}.joblib")
         oof, test = joblib.load(cache) if os.path.exists(cache) else ({}, {})
-        for n in (n for n in needed if n not in oof):
+
+        def held_out(n):
+            if n not in oof:
+                folder = os.path.join(run.folder, "iterations", str(n))
+                with np.load(os.path.join(folder, "predictions.npz"), allow_pickle=True) as f:
+                    oof[n] = f["proba"] if ds.kind != "regression" else f["pred"].astype(float)
+            return oof[n]
+
+        near = {k: near_capped([m[0] for m in members], held_out, k) for k in (3, 5)}
+        needed = sorted(set(order).union(*per_family.values(), *near.values()))
+        for n in (n for n in needed if n not in test):
+            held_out(n)
             folder = os.path.join(run.folder, "iterations", str(n))
-            with np.load(os.path.join(folder, "predictions.npz"), allow_pickle=True) as f:
-                oof[n] = f["proba"] if ds.kind != "regression" else f["pred"].astype(float)
             model = joblib.load(os.path.join(folder, "model.joblib"))
             test[n] = (model.predict(X_test) if ds.kind == "regression"
                        else model.predict_proba(X_test))
@@ -185,11 +215,16 @@ def analyse(args):
         for k, cands in per_family.items():
             results[f"greedy 50, at most {k} a family"] = test_fn(
                 greedy(oof, cands, score_fn, 50))
+            results[f"greedy 15, at most {k} a family"] = test_fn(
+                greedy(oof, cands, score_fn, 15))
+        for k, cands in near.items():
+            results[f"greedy 15, at most {k} near-copies"] = test_fn(
+                greedy(oof, cands, score_fn, 15))
         for k in (3, 5):
             union = order + [n for n in per_family[k] if n not in order]
             results[f"greedy 50, top 50 and {k} a family"] = test_fn(
                 greedy(oof, union, score_fn, 50))
-        engine = per_family[10]
+        engine = per_family[15]
         w_in = greedy(oof, engine, score_fn, 15)
         runs = {r["pipeline"]: r for r in run.iterations if r["status"] == "Completed"}
         cv = {"single": members[0][1], "voting in-sample": score_fn(combine(oof, w_in))}

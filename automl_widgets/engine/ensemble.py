@@ -27,8 +27,9 @@ from . import iteration
 from .iteration import Context
 
 CANDIDATES = 50   # greedy selection looks at the best this many iterations,
-PER_FAMILY = 10   # at most this many of each family: the search's near-copies of one
-                  # configuration fit the folds' noise alike, and crowd out the others
+PER_FAMILY = 15   # at most this many of each family: the search's near-copies of one
+                  # configuration fit the folds' noise alike, and crowd out the others;
+                  # 10 left out good members of a leading family (docs/benchmarks.md)
 STACKED = 6       # the stack takes the best model of at most this many families
 
 
