@@ -106,11 +106,30 @@ def test_every_second_start_lies_in_its_familys_space(task):
     starts = [d for d in catalog.DEFAULTS[task] if len(d) > 2]
     assert starts
     for pre, est, params in starts:
-        space = catalog.estimators(task)[est].space
-        assert pre in catalog.PREPROCESSORS and set(params) <= set(space), (est, params)
+        comp = catalog.estimators(task)[est]
+        assert pre in catalog.PREPROCESSORS
+        # what is not in the space is fixed for that start (best-first growth): it must
+        # be a parameter of the estimator
+        assert set(params) - set(comp.space) <= set(comp.klass()().get_params()), params
         for name, value in params.items():
-            kind, low, high, _ = space[name]
+            if name not in comp.space:
+                continue
+            if name == "max_depth" and params.get("grow_policy") == "lossguide":
+                assert value == 0   # no depth limit: the leaves limit the tree
+                continue
+            kind, low, high, _ = comp.space[name]
             assert low <= value <= high and isinstance(value, int) == (kind == "int"), name
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_the_slow_xgboost_start_is_for_tables_of_five_columns_or_more(task):
+    def starts(columns):
+        s = Searcher(task, catalog.model_names(task), catalog.allowed_preprocessors(), True,
+                     0, columns=columns)
+        return [params for _, _, params in s.defaults]
+    assert catalog.SLOW_XGB in starts(catalog.SLOW_XGB_COLUMNS)
+    assert catalog.SLOW_XGB not in starts(catalog.SLOW_XGB_COLUMNS - 1)
+    assert len(starts(catalog.SLOW_XGB_COLUMNS - 1)) == len(starts(None)) - 1
 
 
 def test_starts_and_earlier_iterations_are_told_to_tpe_with_their_hyperparameters():

@@ -393,7 +393,8 @@ class Driver:
         s = self.spec
         self.slots = self.usable_slots()
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
-                                 self.metric.greater_is_better, s["random_state"])
+                                 self.metric.greater_is_better, s["random_state"],
+                                 columns=_columns(ctx.X))
         catalog.preload(ctx.task)
         wanted = _ensembles(s)
         if _onnx(s) and s["enable_ensembling"] and s.get("enable_stack_ensemble", True):
@@ -584,6 +585,12 @@ def _onnx(spec) -> bool:
     return bool(spec.get("enable_onnx_compatible_models"))
 
 
+def _columns(X):
+    """The table's columns as given (before encoding); None if not a table."""
+    shape = getattr(X, "shape", None)
+    return shape[1] if shape is not None and len(shape) == 2 else None
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     folder = os.path.abspath(argv[0])
@@ -616,4 +623,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-

@@ -75,14 +75,15 @@ class Costs:
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0):
+                 random_state=0, columns=None):
         self.task = task
         self.estimators = list(estimators)
         self.preprocessors = list(preprocessors)
         self.sign = 1.0 if greater_is_better else -1.0
         self.defaults = [(d[0], d[1], dict(d[2]) if len(d) > 2 else {})
                          for d in catalog.DEFAULTS[task]
-                         if d[1] in self.estimators and d[0] in self.preprocessors]
+                         if d[1] in self.estimators and d[0] in self.preprocessors
+                         and _starts_here(d, columns)]
         # Allowed estimators missing from the default list still get their default turn.
         listed = {d[1] for d in self.defaults}
         self.defaults += [(self.preprocessors[0], e, {}) for e in self.estimators
@@ -328,6 +329,13 @@ class Searcher:
 
 TRIES = 10   # model proposals looked at before settling for the cheapest
 FOCUS = 5    # families the model phase keeps to, by their best score
+
+
+def _starts_here(start, columns) -> bool:
+    """False for the slow XGBoost start on a table of fewer than SLOW_XGB_COLUMNS."""
+    if len(start) > 2 and start[2] is catalog.SLOW_XGB:
+        return columns is None or columns >= catalog.SLOW_XGB_COLUMNS
+    return True
 
 
 def _size(comp) -> str | None:
