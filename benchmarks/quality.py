@@ -105,7 +105,9 @@ def fit_flaml(ds, X, y, budget):
     automl = AutoML()
     automl.fit(X, y, task=ds.task, time_budget=budget, n_jobs=2, metric=metric, seed=SEED,
                verbose=0)
-    return automl, automl.modelcount, {"best": automl.best_estimator}
+    # its best configuration too: what FLAML wins with is the lead for the next change
+    config = {k: v.item() if hasattr(v, "item") else v for k, v in automl.best_config.items()}
+    return automl, automl.modelcount, {"best": automl.best_estimator, "config": config}
 
 
 def fit_baseline(estimator, X, y):
