@@ -68,10 +68,19 @@ def _register(name, task, greater, fn):
 
 def _indicator(y, classes):
     out = np.zeros((len(y), len(classes)))
+    if _are_codes(classes):
+        out[np.arange(len(y)), np.asarray(y, dtype=np.intp)] = 1.0
+        return out
     index = {c: i for i, c in enumerate(classes)}
     for row, label in enumerate(y):
         out[row, index[label]] = 1.0
     return out
+
+
+def _are_codes(classes) -> bool:
+    classes = np.asarray(classes)
+    return np.issubdtype(classes.dtype, np.integer) and \
+        np.array_equal(classes, np.arange(len(classes)))
 
 
 def _auc(average):
@@ -210,6 +219,7 @@ _register("normalized_root_mean_squared_log_error", REGRESSION, False,
 _register("mean_absolute_percentage_error", REGRESSION, False, lambda y, p, pr, c, w: _mape(y, p, w))
 
 DEFAULT_PRIMARY = {CLASSIFICATION: "accuracy", REGRESSION: "r2_score"}
+BUILT_IN = frozenset(REGISTRY)   # not the user's: these take labels as codes (compute_all)
 
 # ---- custom metrics ----------------------------------------------------------------------
 # A user's function, registered here by name or given as a scikit-learn scorer. It travels
@@ -370,12 +380,43 @@ def compute_all(task, y, pred, proba=None, classes=None, sample_weight=None,
     The binary metrics only for two classes."""
     out = {}
     binary = classes is not None and len(classes) == 2
+    coded = _coded(y, pred, classes, positive_label) if task == CLASSIFICATION else None
     for metric in REGISTRY.values():
         if metric.task != task or (metric.name in BINARY and not binary):
             continue
+        args = (y, pred, proba, classes, sample_weight, positive_label)
+        if coded is not None and metric.name in BUILT_IN:
+            args = (coded[0], coded[1], proba, coded[2], sample_weight, coded[3])
         try:
-            value = float(metric.compute(y, pred, proba, classes, sample_weight, positive_label))
+            value = float(metric.compute(*args))
         except Exception:  # e.g. RMSLE of negative targets, AUC with one class present
             value = float("nan")
         out[metric.name] = value
     return out
+
+
+def _coded(y, pred, classes, positive_label):
+    """(y, pred, classes, positive_label) with each label replaced by its position in
+    the sorted classes, or None where that cannot be done. The built-in metrics give the
+    same values; scikit-learn's label checks on string labels took two thirds of their
+    time (0.54 s an iteration for 20,000 rows, docs/benchmarks.md 2026-12-01 05:00)."""
+    if classes is None or len(classes) == 0:
+        return None
+    classes = np.asarray(classes)
+    try:
+        if len(classes) > 1 and not np.all(classes[:-1] < classes[1:]):
+            return None
+        codes = [np.searchsorted(classes, np.asarray(v)) for v in (y, pred)]
+        if any(c.max(initial=0) >= len(classes) or not np.array_equal(classes[c], v)
+               for c, v in zip(codes, (y, pred))):
+            return None
+    except TypeError:   # labels that do not compare with each other
+        return None
+    positive = None
+    if positive_label is not None:
+        where = np.flatnonzero(classes == positive_label)
+        if len(where) != 1:
+            return None
+        positive = int(where[0])
+    return codes[0], codes[1], np.arange(len(classes)), positive
+

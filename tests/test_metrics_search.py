@@ -63,6 +63,23 @@ def test_binary_metrics_count_the_positive_label():
     assert zero["AUC_binary"] == pytest.approx(skm.roc_auc_score(1 - y, proba[:, 0]))
 
 
+@pytest.mark.parametrize("classes", [["late", "on time"], ["a", "b", "c"], [-3, 7, 40]])
+def test_metrics_of_labels_as_codes_are_the_metrics_of_the_labels(classes):
+    """compute_all hands the built-in metrics the labels' positions (scikit-learn's label
+    checks on strings are slow): every value must be what the labels themselves give."""
+    rng = np.random.default_rng(1)
+    classes = np.array(classes, dtype=object if isinstance(classes[0], str) else None)
+    y = classes[rng.integers(0, len(classes), 300)]
+    proba = rng.dirichlet(np.ones(len(classes)), size=300)
+    pred = classes[proba.argmax(axis=1)]
+    w = rng.random(300)
+    for positive in (None, classes[0]):
+        m = metrics.compute_all("classification", y, pred, proba, classes, w, positive)
+        for name, value in m.items():
+            assert value == pytest.approx(metrics.get(name).compute(
+                y, pred, proba, classes, w, positive), nan_ok=True, rel=1e-12), name
+
+
 def test_regression_metrics_and_nan_instead_of_errors():
     y = np.array([1.0, 2.0, 3.0, 4.0])
     p = np.array([1.5, 2.0, 2.5, 5.0])

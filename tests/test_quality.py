@@ -398,6 +398,44 @@ def test_a_fit_on_every_row_that_went_astray_is_not_the_model_saved(
     np.testing.assert_allclose(model.predict_proba(rows), proba[held])
 
 
+@pytest.mark.parametrize("validation", ["folds", "own holdout", "given holdout"])
+def test_the_featurization_done_once_gives_the_models_of_one_done_each_time(
+        tmp_path, validation):
+    """The driver featurizes each set of training rows once (iteration.encode) and the
+    iterations fit behind it: the same held-out predictions and the same saved model,
+    which still featurizes raw rows itself."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl_widgets.engine import data, iteration
+    X, y = _mixed(load_breast_cancer)
+    data_ = dict(X=X, y=y, X_valid=None, y_valid=None, splits=list(
+        StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)))
+    if validation != "folds":
+        data_ = dict(X=X.iloc[:450], y=y[:450], X_valid=X.iloc[450:], y_valid=y[450:],
+                     splits=None)
+        if validation == "own holdout":
+            data_["final_rows"] = (X, y, None)
+    ctx = iteration.Context(task="classification", primary_metric="AUC_weighted",
+                            sample_weight=np.linspace(0.5, 2, len(data_["y"])),
+                            classes=np.unique(y), kinds=data.column_kinds(X), sparse=False,
+                            random_state=0, n_jobs=1, **data_)
+    proposal = Proposal("StandardScalerWrapper", "LogisticRegression", {"C": 0.5})
+    out = {}
+    for once in (False, True):
+        ctx.encoded = iteration.encode(ctx) if once else None
+        folder = tmp_path / str(once)
+        folder.mkdir()
+        result = iteration.run(ctx, proposal, folder)
+        model = joblib.load(folder / "model.joblib")
+        out[once] = (result["metrics"], iteration.load_predictions(folder)[1],
+                     model.predict_proba(X))
+    assert len(ctx.encoded.scored) == (5 if validation == "folds" else 1)
+    assert out[True][0] == out[False][0]
+    np.testing.assert_array_equal(out[True][1], out[False][1])
+    np.testing.assert_array_equal(out[True][2], out[False][2])
+    assert iteration.encode(ctx, max_bytes=1000) is None   # too large: featurized each time
+
+
 def test_a_holdout_iteration_fits_its_model_once(monkeypatch, tmp_path):
     """With validation data the scored model is the saved one: a second fit on the same
     rows would double every iteration's cost for the same model."""

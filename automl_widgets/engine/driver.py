@@ -390,6 +390,9 @@ class Driver:
                              kind, ctx.kinds[kind], what)
         if self.dask is not None:
             self.dask.scatter(ctx)
+        else:   # forked iterations inherit it; on Dask each iteration featurizes its rows
+            from . import iteration
+            ctx.encoded = iteration.encode(ctx)
         s = self.spec
         self.slots = self.usable_slots()
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],

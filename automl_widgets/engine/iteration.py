@@ -40,10 +40,72 @@ class Context:
     positive_label: object = None     # binary metrics' positive class (None: the last)
     custom_metrics: dict | None = None   # the user's metrics (spec.json), for Dask workers
     onnx: bool = False                   # enable_onnx_compatible_models: convertible steps only
+    encoded: Encoded | None = None       # the featurization, done once (encode); local only
+
 
     @property
     def y_eval(self):
         return self.y if self.y_valid is None else self.y_valid
+
+
+@dataclass
+class Encoded:
+    """preprocess=True's featurizer fitted once per set of training rows, and the rows it
+    fits and scores encoded by it. Every iteration fitted the same featurizer on the same
+    rows again: on a large table, a third of a small iteration's time (docs/benchmarks.md,
+    2026-12-01 05:00)."""
+    scored: list   # per fold, or one for the holdout: (featurizer, training Z, scored Z)
+    final: tuple   # (featurizer, Z) of the rows the saved model is fitted on
+
+
+ENCODE_BYTES = 512 * 2**20   # the most the encoded rows may take, all sets together
+
+
+def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
+    """The featurization of every set of rows the iterations fit on, or None without
+    preprocess=True, or where it would take more than max_bytes."""
+    if ctx.kinds is None:
+        return None
+    X = (ctx.final_rows or (ctx.X,))[0]
+    featurizer = data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)
+    final = (featurizer, featurizer.fit_transform(X, (ctx.final_rows or (0, ctx.y))[1]))
+    sets = [(ctx.X, ctx.X_valid)] if ctx.y_valid is not None else \
+        [(take(ctx.X, train), take(ctx.X, test)) for train, test in ctx.splits]
+    sets_rows = sum(_len(a) + _len(b) for a, b in sets)
+    if _nbytes(final[1]) * (1 + sets_rows / _len(X)) > max_bytes:
+        return None
+    scored = []
+    for (train, test), y in zip(sets, _training_targets(ctx)):
+        f = clone(featurizer)
+        scored.append((f, f.fit_transform(train, y), f.transform(test)))
+    return Encoded(scored, final)
+
+
+def _training_targets(ctx):
+    if ctx.y_valid is not None:
+        return [ctx.y]
+    return [ctx.y[train] for train, _ in ctx.splits]
+
+
+def _len(X):
+    return X.shape[0]
+
+
+def _nbytes(Z):
+    return Z.data.nbytes if hasattr(Z, "tocsr") else Z.nbytes
+
+
+def _fit_encoded(model, part, y, w):
+    """model (featurization first) fitted on rows whose encoding is part[1], by part[0]:
+    its own featurization step is not fitted, the encoded rows' featurizer takes its
+    place."""
+    rest = _fit(Pipeline(clone(model).steps[1:]), part[1], y, w)
+    return Pipeline([(model.steps[0][0], part[0])] + rest.steps)
+
+
+def _encoded(model):
+    """The model without its featurization step, for rows already encoded."""
+    return Pipeline(model.steps[1:])
 
 
 def take(X, idx):
@@ -107,15 +169,22 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
     With a holdout, `model` itself is fitted on the training rows; with folds, clones of
     it are, the first fold's is returned. With prune_below, raises Pruned if the first
     fold scores worse than that."""
-    w = ctx.sample_weight
+    w, enc = ctx.sample_weight, ctx.encoded
     if ctx.y_valid is not None:
+        if enc is not None:
+            fitted = _fit_encoded(model, enc.scored[0], ctx.y, w)
+            return *_predict(ctx, _encoded(fitted), enc.scored[0][2]), (fitted, None)
         return *_predict(ctx, _fit(model, ctx.X, ctx.y, w), ctx.X_valid), (model, None)
     pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
     proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
     for i, (train, test) in enumerate(ctx.splits):
-        fitted = _fit(clone(model), take(ctx.X, train), ctx.y[train],
-                      None if w is None else w[train])
-        p, pr = _predict(ctx, fitted, take(ctx.X, test))
+        w_train = None if w is None else w[train]
+        if enc is not None:
+            fitted = _fit_encoded(model, enc.scored[i], ctx.y[train], w_train)
+            p, pr = _predict(ctx, _encoded(fitted), enc.scored[i][2])
+        else:
+            fitted = _fit(clone(model), take(ctx.X, train), ctx.y[train], w_train)
+            p, pr = _predict(ctx, fitted, take(ctx.X, test))
         pred[test] = p
         if proba is not None:
             proba[test] = pr
@@ -148,7 +217,9 @@ def fit_all(ctx, model, seen, test, scored):
     at least as well on them as one that never saw them: SGD, for one, can land far from
     where the same settings landed on fewer rows, and the model saved must be the one
     its held-out predictions (and so the ensembles' weights) describe."""
-    final = _fit(clone(model), *(ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)))
+    X, y, w = ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)
+    final = (_fit_encoded(model, ctx.encoded.final, y, w) if ctx.encoded is not None
+             else _fit(clone(model), X, y, w))
     if test is None:
         again = rows_score(ctx, None, *_predict(ctx, final, ctx.X_valid))
     else:
@@ -210,8 +281,8 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     # A holdout's model was fitted on the training rows already: fitting it again on the
     # same rows would double the iteration's cost. Only our own holdout (large data) has
     # the saved model fitted on every row instead (ctx.final_rows).
-    if ctx.y_valid is None or ctx.final_rows is not None:
-        model = fit_all(ctx, model, seen, test, scored)
+    model = fit_all(ctx, model, seen, test, scored) \
+        if ctx.y_valid is None or ctx.final_rows is not None else seen
     result = finish(ctx, model, pred, proba, out_dir, fitted=True)
     if ctx.splits:   # what later proposals' first folds are held against
         result["first_fold"] = scored
