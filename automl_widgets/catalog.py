@@ -7,6 +7,7 @@ fitted Pipeline never references this package and loads with scikit-learn alone.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 
 from .metrics import CLASSIFICATION, REGRESSION
@@ -70,14 +71,24 @@ class Component:
             est = VotingClassifier([(self.key, est)], voting="soft")
         return est
 
-    def relative_cost(self, params) -> float:
-        """How much more (or less) than its default this configuration should cost."""
+    def relative_cost(self, params, features=None) -> float:
+        """How much more (or less) than its default this configuration should cost.
+        features: the columns the model is fitted on, for a share given as "sqrt"."""
         factor = 1.0
         for name, (default, exponent) in self.cost_params.items():
-            value = (params or {}).get(name, self.defaults.get(name, default))
+            value = _share((params or {}).get(name, self.defaults.get(name, default)), features)
             if isinstance(value, (int, float)) and value > 0:
-                factor *= (value / default) ** exponent
+                factor *= (value / _share(default, features)) ** exponent
         return factor
+
+
+def _share(value, features):
+    """A forest's max_features "sqrt" as a share of `features` columns; 0.3 (about 11
+    columns) when they are not known. On 76 one-hot columns "sqrt" is 0.11, and a share
+    of 0.135 read against 0.3 was priced at 5.6 s and took 17 s (docs/benchmarks.md)."""
+    if value == "sqrt":
+        return math.sqrt(features) / features if features else 0.3
+    return value
 
 
 def _encoded(classes) -> bool:
@@ -114,7 +125,7 @@ _TREE = {"min_samples_leaf": ("int", 1, 32, True), "max_features": ("float", 0.1
 # by it (docs/benchmarks.md, 2026-11-30 12:10: paired +0.0049, heating +0.025).
 _FOREST = dict(_TREE, n_estimators=("size", 50, 300))
 _FOREST_COST = {"n_estimators": (100, 1.0), "min_samples_leaf": (1, -0.3),
-                "max_features": (0.3, 1.0)}   # a classifier's "sqrt" is about 0.3 here
+                "max_features": ("sqrt", 1.0)}   # a classifier's default
 _FOREST_REG_COST = dict(_FOREST_COST, max_features=(1.0, 1.0))
 _BOOST = {"learning_rate": ("float", 0.01, 0.5, True), "n_estimators": ("int", 50, 400, True),
           "max_depth": ("int", 2, 8, False), "subsample": ("float", 0.5, 1.0, False)}

@@ -197,6 +197,22 @@ def test_costs_are_learned_per_family_and_priced_for_unseen_ones():
     assert costs.predict(Proposal("MinMaxScaler", "RandomForest")) == pytest.approx(2 * forest)
 
 
+def test_a_forests_share_of_columns_is_priced_against_sqrt_of_the_columns_it_sees():
+    """max_features' default "sqrt" is 0.1 of 100 columns, not the 0.3 of 11: a forest
+    with 0.1 of 100 costs what the default costs."""
+    forest = catalog.CLASSIFIERS["RandomForest"]
+    assert forest.relative_cost({"max_features": 0.1}, features=100) == pytest.approx(1.0)
+    assert forest.relative_cost({"max_features": 0.3}, features=100) == pytest.approx(3.0)
+    assert forest.relative_cost({"max_features": 0.3}) == pytest.approx(1.0)   # unknown
+    costs = Costs("classification", features=100)
+    costs.observe(Proposal("MinMaxScaler", "RandomForest"), 2.0)
+    assert costs.predict(Proposal("MinMaxScaler", "RandomForest",
+                                  {"max_features": 0.2, "n_estimators": 300})) == \
+        pytest.approx(12.0)
+    regressor = catalog.REGRESSORS["RandomForest"]   # its default is every column
+    assert regressor.relative_cost({"max_features": 0.5}, features=100) == pytest.approx(0.5)
+
+
 def test_a_proposal_over_the_limit_is_cut_to_fit_or_not_made():
     s = Searcher("classification", ["LightGBM"], ["MaxAbsScaler"], True, 0)
     first = s.ask(limit=None)

@@ -397,7 +397,7 @@ class Driver:
         self.slots = self.usable_slots()
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"],
-                                 columns=_columns(ctx.X))
+                                 columns=_columns(ctx.X), features=_features(ctx))
         catalog.preload(ctx.task)
         wanted = _ensembles(s)
         if _onnx(s) and s["enable_ensembling"] and s.get("enable_stack_ensemble", True):
@@ -586,6 +586,14 @@ def _ensembles(spec) -> list[str]:
 def _onnx(spec) -> bool:
     # skl2onnx converts a stack only over a single input tensor, not one per raw column
     return bool(spec.get("enable_onnx_compatible_models"))
+
+
+def _features(ctx):
+    """The columns the models are fitted on: featurized, where the driver did that;
+    None where each iteration featurizes its own rows (on Dask)."""
+    if ctx.encoded is not None:
+        return ctx.encoded.final[1].shape[1]
+    return None if ctx.kinds is not None else _columns(ctx.X)
 
 
 def _columns(X):

@@ -51,14 +51,15 @@ class Costs:
     seen is priced by its catalog cost against the families seen, which carries the data
     size over."""
 
-    def __init__(self, task):
+    def __init__(self, task, features=None):
         self.task = task
+        self.features = features   # columns the models are fitted on, if known
         self.units: dict[str, list[float]] = {}
 
     def observe(self, proposal, seconds):
         comp = catalog.estimators(self.task)[proposal.estimator]
         self.units.setdefault(proposal.estimator, []).append(
-            seconds / comp.relative_cost(proposal.params))
+            seconds / comp.relative_cost(proposal.params, self.features))
 
     def predict(self, proposal) -> float | None:
         comps = catalog.estimators(self.task)
@@ -70,12 +71,12 @@ class Costs:
                 statistics.median(v) / comps[e].cost for e, v in self.units.items())
         else:
             return None
-        return unit * comp.relative_cost(proposal.params)
+        return unit * comp.relative_cost(proposal.params, self.features)
 
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0, columns=None):
+                 random_state=0, columns=None, features=None):
         self.task = task
         self.estimators = list(estimators)
         self.preprocessors = list(preprocessors)
@@ -96,7 +97,7 @@ class Searcher:
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self._top = {"preprocessor": CategoricalDistribution(self.preprocessors),
                      "estimator": CategoricalDistribution(self.estimators)}
-        self.costs = Costs(task)
+        self.costs = Costs(task, features)
         self.rng = np.random.default_rng(random_state)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
         self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
