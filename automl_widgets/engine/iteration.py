@@ -76,6 +76,9 @@ def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
         return None
     scored = []
     for (train, test), y in zip(sets, _training_targets(ctx)):
+        if train is X:   # a given holdout: the saved model is the one fitted on these rows
+            scored.append((*final, featurizer.transform(test)))
+            continue
         f = clone(featurizer)
         scored.append((f, f.fit_transform(train, y), f.transform(test)))
     return Encoded(scored, final)
