@@ -67,13 +67,18 @@ def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
     if ctx.kinds is None:
         return None
     X = (ctx.final_rows or (ctx.X,))[0]
+    sets_rows = len(ctx.y) + _len(ctx.X_valid) if ctx.y_valid is not None else \
+        len(ctx.splits) * len(ctx.y)
+    share = 1 + sets_rows / _len(X)
+    # each raw column encodes to one or more: if they are too large already, fit nothing
+    if _len(X) * X.shape[1] * 8 * share > max_bytes:
+        return None
     featurizer = data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)
     final = (featurizer, featurizer.fit_transform(X, (ctx.final_rows or (0, ctx.y))[1]))
+    if _nbytes(final[1]) * share > max_bytes:
+        return None
     sets = [(ctx.X, ctx.X_valid)] if ctx.y_valid is not None else \
         [(take(ctx.X, train), take(ctx.X, test)) for train, test in ctx.splits]
-    sets_rows = sum(_len(a) + _len(b) for a, b in sets)
-    if _nbytes(final[1]) * (1 + sets_rows / _len(X)) > max_bytes:
-        return None
     scored = []
     for (train, test), y in zip(sets, _training_targets(ctx)):
         if train is X:   # a given holdout: the saved model is the one fitted on these rows
