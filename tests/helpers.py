@@ -69,3 +69,11 @@ def rng_data(n=200, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))
     return X, (X[:, 0] + rng.normal(scale=0.5, size=n) > 0).astype(int)
+
+
+def logged(run, n, text):
+    """A predicate: iteration n's log (streamed from its worker) holds `text`."""
+    def holds(r):
+        child = next((c for c in r.get_children() if c.number == n), None)
+        return child is not None and text in child.get_log()
+    return holds

@@ -7,7 +7,7 @@ import textwrap
 
 import psutil
 import pytest
-from helpers import events, finished_once, hanging, rng_data, statuses, until
+from helpers import events, finished_once, hanging, logged, rng_data, statuses, until
 
 from automl_widgets import (
     AutoMLConfig,
@@ -38,14 +38,6 @@ def on_dask(ws):
         target = DaskCompute.attach(ws, "cluster", address=cluster.address)
         return Experiment(ws, experiment).submit(AutoMLConfig(**settings(target, **kw)))
     return _submit
-
-
-def logged(run, n, text):
-    """A predicate: iteration n's log (streamed from its worker) holds `text`."""
-    def holds(r):
-        child = next((c for c in r.get_children() if c.number == n), None)
-        return child is not None and text in child.get_log()
-    return holds
 
 
 def test_a_run_is_spread_over_the_workers_and_gives_a_plain_pipeline(on_dask, dask_cluster):

@@ -6,7 +6,7 @@ import textwrap
 
 import psutil
 import pytest
-from helpers import events, finished_once, hanging, reasons, statuses, until
+from helpers import events, finished_once, hanging, logged, reasons, statuses, until
 
 from automl_widgets import AutoMLRun, Experiment
 from automl_widgets.engine.faults import VARIABLE as FAULTS
@@ -109,7 +109,8 @@ def test_experiment_timeout_bounds_data_loading(submit, tmp_path):
 def test_an_iteration_killed_from_outside_fails_alone(submit, monkeypatch):
     run = hanging(submit, monkeypatch, 1, iterations=3)
     driver = psutil.Process(liveness.recorded(run.folder)["pid"])
-    assert until(driver.children)
+    # killed once it has begun, not as it forks: its log must show it ran
+    assert run.wait_until(logged(run, 1, "hanging on purpose"), timeout=120)
     for worker in driver.children():  # iteration 1, killed as the OOM killer would
         worker.send_signal(signal.SIGKILL)
     run.wait_for_completion(timeout=120)
