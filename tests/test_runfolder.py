@@ -129,3 +129,23 @@ def test_a_full_disk_never_leaves_half_a_line(tmp_path):
     assert [json.loads(line)["seq"] for line in lines] == [1, 2]
     assert [type(e) for e in EventReader(tmp_path).read_new()] == [
         events.RunStarted, events.CancelRequested]
+
+
+def test_a_live_driver_stays_alive_when_the_wall_clock_is_stepped(tmp_path):
+    """The driver is known by its start in ticks since boot: create_time (boot time as
+    the wall clock gives it now, plus those ticks) moves when the clock is stepped."""
+    import os
+
+    from automl_widgets.protocol import liveness
+    liveness.record(str(tmp_path), os.getpid())
+    assert liveness.alive(str(tmp_path))
+    path = tmp_path / "driver.pid"
+    info = json.loads(path.read_text())
+    assert isinstance(info["start_ticks"], int)
+    path.write_text(json.dumps(dict(info, create_time=info["create_time"] - 1000)))
+    assert liveness.alive(str(tmp_path))     # as after a step of the clock
+    path.write_text(json.dumps(dict(info, start_ticks=info["start_ticks"] + 1)))
+    assert not liveness.alive(str(tmp_path))  # another process under a reused pid
+    info.pop("start_ticks")                  # a file from an older version
+    path.write_text(json.dumps(info))
+    assert liveness.alive(str(tmp_path))

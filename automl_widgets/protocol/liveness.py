@@ -20,7 +20,20 @@ from .files import DRIVER_PID, read_json, write_json
 def record(folder, pid: int) -> None:
     write_json(os.path.join(folder, DRIVER_PID),
                {"pid": pid, "create_time": psutil.Process(pid).create_time(),
-                "host": os.uname().nodename})
+                "start_ticks": start_ticks(pid), "host": os.uname().nodename})
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start in clock ticks since boot (Linux's /proc/PID/stat, field 22),
+    or None where there is no such file. psutil's create_time adds the boot time as the
+    wall clock gives it now: when the clock is stepped (NTP, a VM's clock sync) it moves,
+    and a live driver was once read as gone while its run went on."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def recorded(folder) -> dict | None:
@@ -41,7 +54,11 @@ def alive(folder) -> bool:
         return True
     try:
         p = psutil.Process(info["pid"])
-        same = abs(p.create_time() - float(info.get("create_time") or 0)) < 0.5
+        ticks = info.get("start_ticks")
+        if isinstance(ticks, int):
+            same = start_ticks(info["pid"]) == ticks
+        else:   # written elsewhere than on Linux, or by an older version
+            same = abs(p.create_time() - float(info.get("create_time") or 0)) < 0.5
         return same and p.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied, TypeError, ValueError):
         return False
