@@ -82,6 +82,26 @@ def test_ensembles_hold_their_members_as_fitted_not_refitted(ws):
         np.testing.assert_allclose(frozen.predict_proba(X), alone.predict_proba(X))
 
 
+def test_the_stack_saved_is_the_stack_fitted_on_every_row(ws):
+    """The stack is fitted on one row of each class (its fit only predicts its fitted
+    members): it must be the model a fit on every row gives. Wine's rows are sorted by
+    class, so rows taken from the top would miss two of its three classes."""
+    import copy
+
+    from sklearn.datasets import load_wine
+    X, y = load_wine(return_X_y=True)
+    run = Experiment(ws, "stack").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=5, n_cross_validations=3,
+        whitelist_models=["LogisticRegression", "DecisionTree", "KNN"], random_state=0))
+    run.wait_for_completion(timeout=300)
+    stack = next(r for r in run.iterations if r["pipeline"] == "StackEnsemble")
+    assert stack["status"] == "Completed"
+    _, model = run.get_output(iteration=stack["iteration"])
+    on_every_row = copy.deepcopy(model).fit(X, y)
+    np.testing.assert_array_equal(model.classes_, on_every_row.classes_)
+    np.testing.assert_allclose(model.predict_proba(X), on_every_row.predict_proba(X))
+
+
 def test_xgboost_takes_labels_that_are_not_0_to_k_minus_1(ws, tmp_path):
     """XGBClassifier fits only 0..k-1: it runs inside a one-member VotingClassifier, which
     encodes the labels, and its saved model predicts the user's labels without us."""
