@@ -420,3 +420,45 @@ def _coded(y, pred, classes, positive_label):
         positive = int(where[0])
     return codes[0], codes[1], np.arange(len(classes)), positive
 
+
+
+def fast_scorer(name, y, classes, sample_weight=None, positive_label=None):
+    """fn(proba) -> the metric `name` of these labels, or None: the AUCs of unweighted
+    rows from ranks, each class's column ranked once (Mann-Whitney, ties at their mean
+    rank, as scikit-learn counts them). The greedy ensemble selection scores thousands
+    of averages of one set of labels; roc_auc_score's checks took 1-4 ms a call, and the
+    selection outlasted its time on most tables (docs/benchmarks.md, 2026-12-06)."""
+    if sample_weight is not None or name not in REGISTRY or name not in BUILT_IN \
+            or not name.startswith("AUC_") or classes is None:
+        return None
+    coded = _coded(y, y, classes, positive_label)
+    if coded is None:
+        return None
+    codes, k = coded[0], len(classes)
+    from scipy.stats import rankdata
+    if name == "AUC_binary":
+        if k != 2:
+            return None
+        positive = coded[3] if coded[3] is not None else k - 1
+        columns, weights = [positive], [1.0]
+    else:
+        counts = np.bincount(codes, minlength=k)
+        columns = [c for c in range(k) if 0 < counts[c] < len(codes)]
+        if len(columns) < 2 and name != "AUC_micro":
+            return None
+        weights = counts[columns] / counts[columns].sum() if name == "AUC_weighted" \
+            else np.full(len(columns), 1 / len(columns))
+    truth = np.zeros((len(codes), k), dtype=bool)
+    truth[np.arange(len(codes)), codes] = True
+
+    def auc(t, s):
+        pos = int(t.sum())
+        return (rankdata(s)[t].sum() - pos * (pos + 1) / 2) / (pos * (len(t) - pos))
+
+    if name == "AUC_micro":
+        present = truth.any(axis=0)   # scikit-learn's micro average: present classes only
+        if present.sum() < 2:
+            return None
+        return lambda proba: float(auc(truth[:, present].ravel(), proba[:, present].ravel()))
+    return lambda proba: float(sum(w * auc(truth[:, c], proba[:, c])
+                                   for c, w in zip(columns, weights)))

@@ -31,7 +31,7 @@ from quality_datasets import BY_NAME, DATASETS  # noqa: E402
 from sklearn.metrics import r2_score, roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from automl_widgets import Workspace  # noqa: E402
+from automl_widgets import Workspace, metrics  # noqa: E402
 from automl_widgets.catalog import family_of  # noqa: E402
 
 
@@ -149,6 +149,9 @@ def crossfitted(oof, order, y, kind, classes, steps, folds=2, seed=0):
     for fit_rows, held in cv.split(np.zeros(len(y)), y):
         part = {n: oof[n][fit_rows] for n in order}
         fn = lambda s: measure(kind, y[fit_rows], s, classes)   # noqa: E731
+        if kind != "regression":
+            fn = metrics.fast_scorer("AUC_binary" if kind == "binary" else "AUC_weighted",
+                                     y[fit_rows], classes)
         ranked = sorted(order, key=lambda n: fn(part[n]), reverse=True)
         w = greedy(part, ranked, fn, steps)
         fold_weights.append(w)
@@ -204,6 +207,9 @@ def analyse(args):
                        else model.predict_proba(X_test))
         joblib.dump((oof, test), cache)
         score_fn = lambda s: measure(ds.kind, y_eval, s, classes)   # noqa: E731
+        if ds.kind != "regression":   # the same values, from ranks: 5-10 times faster
+            score_fn = metrics.fast_scorer(
+                "AUC_binary" if ds.kind == "binary" else "AUC_weighted", y_eval, classes)
         test_fn = lambda w: measure(ds.kind, y_test, combine(test, w), classes)  # noqa: E731
         results = {"run's pick": entry["test"], "best single": test_fn({order[0]: 1})}
         results["greedy 15"] = test_fn(greedy(oof, order, score_fn, 15))
@@ -264,6 +270,15 @@ def analyse(args):
                 [f"single {k}-fold", f"voting {k}-fold"])
         results["pick: 5-fold vs stack only"] = pick(["voting 5-fold", "stack"])
         print(ds.name, "CV", {k: round(v, 4) for k, v in cv.items()}, flush=True)
+        if ds.kind != "regression":   # a proper scoring rule picks the weights instead
+            codes = np.searchsorted(classes, y_eval)
+            onehot = np.eye(len(classes))[codes]
+            rows = np.arange(len(codes))
+            loss_fn = lambda s: float(np.mean(np.log(np.clip(s[rows, codes], 1e-6, 1))))  # noqa: E731
+            brier_fn = lambda s: -float(np.mean(((s - onehot) ** 2).sum(axis=1)))  # noqa: E731
+            for steps in (15, 50):
+                results[f"greedy {steps} on log loss"] = test_fn(greedy(oof, engine, loss_fn, steps))
+                results[f"greedy {steps} on Brier"] = test_fn(greedy(oof, engine, brier_fn, steps))
         results["mean of top 5"] = test_fn({n: 1 for n in order[:5]})
         results["mean of top 10"] = test_fn({n: 1 for n in order[:10]})
         table[ds.name] = results

@@ -80,6 +80,26 @@ def test_metrics_of_labels_as_codes_are_the_metrics_of_the_labels(classes):
                 y, pred, proba, classes, w, positive), nan_ok=True, rel=1e-12), name
 
 
+@pytest.mark.parametrize("classes", [["late", "on time"], ["a", "b", "c", "d"], [-3, 7, 40]])
+def test_the_greedy_selections_rank_aucs_are_the_aucs(classes):
+    """The ensemble selection's rank-based AUCs give scikit-learn's values, ties (rounded
+    probabilities), a class missing from the rows and a positive label included."""
+    rng = np.random.default_rng(2)
+    classes = np.array(classes, dtype=object if isinstance(classes[0], str) else None)
+    y = classes[rng.integers(0, len(classes) - (len(classes) > 2), 400)]
+    proba = np.round(rng.dirichlet(np.ones(len(classes)), size=400), 2)
+    pred = classes[proba.argmax(axis=1)]
+    names = ["AUC_weighted", "AUC_macro", "AUC_micro"] + ["AUC_binary"] * (len(classes) == 2)
+    for name in names:
+        for positive in (None, classes[0]):
+            fast = metrics.fast_scorer(name, y, classes, None, positive)
+            assert fast(proba) == pytest.approx(metrics.get(name).compute(
+                y, pred, proba, classes, None, positive), rel=1e-12), (name, positive)
+    # sample weights, and metrics that are not AUCs, go to the metric itself
+    assert metrics.fast_scorer("AUC_weighted", y, classes, np.ones(400)) is None
+    assert metrics.fast_scorer("log_loss", y, classes) is None
+
+
 def test_regression_metrics_and_nan_instead_of_errors():
     y = np.array([1.0, 2.0, 3.0, 4.0])
     p = np.array([1.5, 2.0, 2.5, 5.0])

@@ -59,6 +59,18 @@ def _primary(ctx, avg):
     return value if metric.greater_is_better else -value
 
 
+def _scorer(ctx):
+    """fn(average of signals) -> the primary metric, greater better, for the greedy
+    selection: the rank-based AUC where it applies, else the metric itself."""
+    metric = metrics.get(ctx.primary_metric)
+    if ctx.task == metrics.CLASSIFICATION:
+        fast = metrics.fast_scorer(ctx.primary_metric, ctx.y_eval, ctx.classes,
+                                   _weights(ctx), ctx.positive_label)
+        if fast is not None:
+            return fast if metric.greater_is_better else lambda avg: -fast(avg)
+    return lambda avg: _primary(ctx, avg)
+
+
 def _as_pred(ctx, avg):
     if ctx.task == metrics.CLASSIFICATION:
         return ctx.classes[np.argmax(avg, axis=1)], avg
@@ -80,12 +92,14 @@ def greedy_weights(ctx, members, steps, until=None) -> dict:
     """Ensemble selection with replacement, starting from the best single model; the
     weights after the best-scoring step (a later step may score worse). until: a
     time.monotonic() past which no step is begun or finished: a step costs one metric
-    evaluation per candidate, 0.1 s each for AUC over 50 classes and 5,000 rows."""
+    evaluation per candidate (AUCs from ranks, _scorer: 0.5 ms for 1,500 rows and 3
+    classes, 2.4 ms for 10; roc_auc_score took 4 and 12 ms)."""
     cands = candidates(ctx, members)
     signals = {m[0]: _signal(ctx, m[1]) for m in cands}
+    score = _scorer(ctx)
     chosen = Counter({cands[0][0]: 1})
     total = signals[cands[0][0]].copy()
-    best, best_score = dict(chosen), _primary(ctx, total)
+    best, best_score = dict(chosen), score(total)
     for k in range(1, steps):
         scores = {}
         for n, s in signals.items():
@@ -93,7 +107,7 @@ def greedy_weights(ctx, members, steps, until=None) -> dict:
                 print(f"greedy selection stopped in step {k + 1} of {steps}: the time "
                       "kept for the ensembles is nearly over", flush=True)
                 return best
-            scores[n] = _primary(ctx, (total + s) / (k + 1))
+            scores[n] = score((total + s) / (k + 1))
         best_n = max(scores, key=scores.get)
         chosen[best_n] += 1
         total += signals[best_n]
