@@ -205,6 +205,18 @@ def test_greedy_selection_stops_at_its_deadline(tmp_path, capsys):
     assert ensemble.greedy_weights(ctx, members, 15, until=time.monotonic()) == {0: 1}
     assert "greedy selection stopped in step 2 of 15" in capsys.readouterr().out
 
+def test_the_ensembles_reserve_is_5_percent_within_3_and_30_seconds_never_over_10():
+    """A 60 s budget keeps 3 s (10 % left 4-5 s unused once the selection got fast); a
+    short one never gives the ensembles more than a tenth; a long one at most 30 s."""
+    from automl_widgets.engine.driver import reserve
+    assert reserve(None) == 0.0
+    assert reserve(60) == pytest.approx(3.0)
+    assert reserve(15) == pytest.approx(1.5)
+    assert reserve(5) == pytest.approx(0.5)
+    assert reserve(300) == pytest.approx(15.0)
+    assert reserve(3600) == pytest.approx(30.0)
+
+
 # ---- the searcher's costs, without processes ------------------------------------------
 
 def test_costs_are_learned_per_family_and_priced_for_unseen_ones():
