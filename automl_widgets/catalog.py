@@ -31,7 +31,9 @@ class Component:
     # how the hyperparameters scale it: {name: (default value, exponent)}.
     cost: float = 1.0
     cost_params: dict = field(default_factory=dict)
-    wrap: tuple | None = None   # (dotted class, kwargs): the estimator goes inside it
+    # A margin classifier (LinearSVC, SVC): no predict_proba of its own, so it goes inside
+    # calibrated() below.
+    calibrate: bool = False
     max_rows: int | None = None   # above this many rows its fit costs too much to try
     # Fits only classes 0..k-1 (XGBoost): other labels go through a one-member soft
     # VotingClassifier, scikit-learn's own label encoder around an estimator, so the model
@@ -64,8 +66,8 @@ class Component:
         if "n_jobs" in accepted and n_jobs is not None and self.key != "LogisticRegression":
             kwargs.setdefault("n_jobs", n_jobs)
         est = klass(**kwargs)
-        if self.wrap:
-            est = _load(self.wrap[0])(est, **self.wrap[1])
+        if self.calibrate:
+            est = calibrated(est, classes)
         if self.encode_labels and classes is not None and not _encoded(classes):
             from sklearn.ensemble import VotingClassifier
             est = VotingClassifier([(self.key, est)], voting="soft")
@@ -80,6 +82,24 @@ class Component:
             if isinstance(value, (int, float)) and value > 0:
                 factor *= (value / _share(default, features)) ** exponent
         return factor
+
+
+def calibrated(est, classes=None):
+    """Probabilities for a margin classifier, learnt from 3 folds of its decision values.
+    Two classes: Platt's sigmoid, the 3 fold models averaged (CalibratedClassifierCV).
+    More: a multinomial logistic regression over all the decision values, pairwise ones
+    for SVC, the model refit on every row (a StackingClassifier of one). One-vs-rest
+    sigmoids, normalised, scored 0.02-0.05 lower in AUC for SVC on 9 multiclass tables,
+    and the refit scored lower on binary ones (docs/benchmarks.md, 2026-12-06 (3))."""
+    from sklearn.calibration import CalibratedClassifierCV
+    if classes is None or len(classes) <= 2:
+        return CalibratedClassifierCV(est, cv=3)
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    if "decision_function_shape" in est.get_params():
+        est.set_params(decision_function_shape="ovo")
+    return StackingClassifier([("margins", est)], LogisticRegression(max_iter=1000),
+                              cv=3, stack_method="decision_function")
 
 
 def _share(value, features):
@@ -159,8 +179,7 @@ _NO_ONNX = {"onnx": False}
 _TREES = {"scale_free": True}
 _KNN = {"n_neighbors": ("int", 1, 50, True), "weights": ("cat", ["uniform", "distance"]),
         "p": ("cat", [1, 2])}
-# SVMs give probabilities through a 3-fold sigmoid calibration, cheaper than SVC's own.
-_CALIBRATED = ("sklearn.calibration.CalibratedClassifierCV", {"cv": 3})
+# SVMs give probabilities through 3 folds of their margins (calibrated()), not SVC's own.
 
 CLASSIFIERS = {e.key: e for e in [
     _c("LightGBM", "LightGBM", "lightgbm.LGBMClassifier", (CLASSIFICATION,), _LGBM_DEFAULTS,
@@ -195,10 +214,10 @@ CLASSIFIERS = {e.key: e for e in [
        _XGB_DEFAULTS, {}, _XGB, cost=1.0, cost_params=_XGB_COST, encode_labels=True,
        **_NO_ONNX, **_TREES),
     _c("LinearSVM", "LinearSVM", "sklearn.svm.LinearSVC", (CLASSIFICATION,), {}, {},
-       dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, wrap=_CALIBRATED),
+       dict({"C": ("float", 1e-3, 1e2, True)}, **_BALANCED), cost=0.5, calibrate=True),
     _c("SVM", "SVM", "sklearn.svm.SVC", (CLASSIFICATION,), {}, None,
        dict({"C": ("float", 1e-2, 1e3, True), "gamma": ("cat", ["scale", "auto"])},
-            **_BALANCED), cost=2.0, cost_params={"C": (1.0, 0.3)}, wrap=_CALIBRATED,
+            **_BALANCED), cost=2.0, cost_params={"C": (1.0, 0.3)}, calibrate=True,
        max_rows=10_000),
     _c("BernoulliNaiveBayes", "Bernoulli naive Bayes", "sklearn.naive_bayes.BernoulliNB",
        (CLASSIFICATION,), {}, {}, {"alpha": ("float", 1e-3, 10.0, True)}, cost=0.05),

@@ -7,7 +7,7 @@ import sys
 import joblib
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
 from automl_widgets import AutoMLConfig, Experiment, catalog
 from automl_widgets.engine.search import Costs, Proposal, Searcher
@@ -40,6 +40,7 @@ def _mixed(loader, n=None):
 @pytest.mark.parametrize("task, loader, models", [
     ("classification", load_breast_cancer, ["LightGBM", "XGBoostClassifier", "LinearSVM"]),
     ("regression", load_diabetes, ["LightGBM", "XGBoostRegressor", "ElasticNet"]),
+    ("classification", load_wine, ["LightGBM", "XGBoostClassifier", "SVM"]),
 ])
 def test_boosters_and_ensembles_load_and_predict_without_automl_widgets(
         ws, tmp_path, task, loader, models):
@@ -88,7 +89,6 @@ def test_the_stack_saved_is_the_stack_fitted_on_every_row(ws):
     class, so rows taken from the top would miss two of its three classes."""
     import copy
 
-    from sklearn.datasets import load_wine
     X, y = load_wine(return_X_y=True)
     run = Experiment(ws, "stack").submit(AutoMLConfig(
         task="classification", X=X, y=y, iterations=5, n_cross_validations=3,
@@ -100,6 +100,32 @@ def test_the_stack_saved_is_the_stack_fitted_on_every_row(ws):
     on_every_row = copy.deepcopy(model).fit(X, y)
     np.testing.assert_array_equal(model.classes_, on_every_row.classes_)
     np.testing.assert_allclose(model.predict_proba(X), on_every_row.predict_proba(X))
+
+
+def test_an_svms_probabilities_over_more_than_two_classes_use_all_its_margins():
+    """SVC's one-vs-rest margins, each through its own sigmoid and then normalised, rank
+    the classes badly; a multinomial logistic regression over the pairwise margins does
+    not. Two classes keep Platt's sigmoid, averaged over the 3 fold models."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    svm = catalog.CLASSIFIERS["SVM"]
+    assert isinstance(svm.build(classes=np.array(["a", "b"])), CalibratedClassifierCV)
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:900], y[:900]
+    auc = {}
+    for name, est in [("ovr sigmoids", CalibratedClassifierCV(SVC(), cv=3)),
+                      ("ours", svm.build(classes=np.unique(y)))]:
+        proba = cross_val_predict(make_pipeline(StandardScaler(), est), X, y, cv=5,
+                                  method="predict_proba")
+        auc[name] = roc_auc_score(y, proba, multi_class="ovr", average="weighted")
+    assert auc["ours"] > auc["ovr sigmoids"] + 0.001, auc
+    linear = catalog.CLASSIFIERS["LinearSVM"].build(classes=np.arange(3))
+    assert linear.fit(X[y < 3], y[y < 3]).predict_proba(X[:5]).shape == (5, 3)
 
 
 def test_xgboost_takes_labels_that_are_not_0_to_k_minus_1(ws, tmp_path):

@@ -16,6 +16,7 @@ convert; other pipelines are tried too and fail with the step that does not conv
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 
@@ -35,8 +36,12 @@ def convert(model):
     types = _input_types(model, featurizer)
     options = {"zipmap": False} if hasattr(model, "classes_") else None
     try:
-        return skl2onnx.to_onnx(model, initial_types=types, options=options,
-                                target_opset=OPSET)
+        with warnings.catch_warnings():
+            # skl2onnx reads SVC's probA_ and probB_, deprecated in scikit-learn 1.9:
+            # nothing the user can act on
+            warnings.filterwarnings("ignore", "Attribute `prob[AB]_`", FutureWarning)
+            return skl2onnx.to_onnx(model, initial_types=types, options=options,
+                                    target_opset=OPSET)
     except (RuntimeError, NotImplementedError, ValueError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise ConfigError(
