@@ -44,7 +44,8 @@ def context(ds, X, y):
                   sample_weight=None, classes=np.unique(y) if classification else None,
                   kinds=data.column_kinds(X), sparse=False, random_state=0, n_jobs=1)
     y = np.asarray(y)
-    if prepare.auto_holdout({"experiment_timeout_minutes": 1}, len(y), X.shape[1]):
+    smallest = (None, np.unique(y, return_counts=True)[1].min()) if classification else None
+    if prepare.auto_holdout({"experiment_timeout_minutes": 1}, len(y), X.shape[1], smallest)[0]:
         Xt, Xv, yt, yv = train_test_split(X, y, test_size=0.1, random_state=0,
                                           stratify=y if classification else None)
         return iteration.Context(X=Xt, y=yt, X_valid=Xv, y_valid=yv, splits=None,

@@ -412,6 +412,38 @@ def test_pruned_trials_are_told_to_optuna_with_their_first_fold():
     assert trial.state.name == "PRUNED" and trial.intermediate_values == {0: 0.7}
 
 
+@pytest.mark.parametrize("rows, columns, smallest, holdout", [
+    (37_500, 10, ("late", 8_122), True),    # 812 of the rarer class in 3,750 rows
+    (4_366, 85, ("Yes", 261), False),       # 26 positives: folds, though wide
+    (150_000, 10, (1, 300), True),          # folds would cost too much, however rare
+    (37_500, 9, None, True),                # regression: 3,750 rows
+    (2_197, 73, None, False),               # regression: 219 rows
+    (1_000, 10, ("a", 500), False),         # folds cost little: no holdout
+])
+def test_a_holdout_is_ours_only_when_folds_cost_too_much_and_it_is_large_enough_to_judge(
+        rows, columns, smallest, holdout):
+    from automl_widgets.engine.prepare import auto_holdout
+    own, why = auto_holdout({"experiment_timeout_minutes": 1}, rows, columns, smallest)
+    assert own is holdout
+    if not holdout and columns > 50:   # a holdout the budget asked for, declined: said why
+        assert "too few to judge by" in why
+        if smallest:
+            assert repr(smallest[0]) in why
+
+
+def test_a_wide_table_with_a_rare_class_is_judged_on_folds_not_a_tiny_holdout(ws):
+    from sklearn.datasets import make_classification
+    X, y = make_classification(2_000, 120, weights=[0.95], random_state=0)
+    run = Experiment(ws, "rare").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=1, enable_ensembling=False,
+        experiment_timeout_minutes=1, whitelist_models=["LogisticRegression"],
+        random_state=0))
+    run.wait_for_completion(timeout=300)
+    data = run.get_details()["data"]
+    assert data["validation"] == "cross_validation" and data["folds"] == 5
+    assert "validation: 5-fold cross-validation (a holdout would hold about" in _driver_log(run)
+
+
 def test_large_data_gets_a_holdout_and_the_models_still_every_row(ws):
     from sklearn.datasets import make_classification
     X, y = make_classification(21_000, 5, random_state=0)
@@ -421,6 +453,8 @@ def test_large_data_gets_a_holdout_and_the_models_still_every_row(ws):
     run.wait_for_completion(timeout=300)
     data = run.get_details()["data"]
     assert data["validation"] == "holdout" and data["validation_rows"] == 2100
+    assert ("validation: a holdout of 2100 rows (more than 20000 rows; the saved models "
+            "are then fitted on every row)") in _driver_log(run)
     # every iteration's saved model was fitted on all 21,000 rows, whatever its scaler
     for child in run.get_children():
         pre = child.load_model().named_steps["preprocessor"]

@@ -391,7 +391,14 @@ class Driver:
         ctx, info = loaded
         self.guardrails(ctx)
         self.save_truth(ctx)
+        why = info.pop("why")
         self.emit(ev.DataLoaded(**info))
+        if info["validation"] == "holdout":
+            log.info("validation: a holdout of %d rows%s", info["validation_rows"],
+                     f" ({why}; the saved models are then fitted on every row)" if why else "")
+        else:
+            log.info("validation: %d-fold cross-validation%s", info["folds"],
+                     f" ({why})" if why else "")
         from .prepare import left_out
         for key, why in sorted(left_out(self.spec, info).items()):
             log.info("%s is not tried: %s", key, why)
