@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 from helpers import events, finished_once, hanging, running, statuses
+from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 
 from automl_widgets import AutoMLRun, Experiment, metrics
@@ -294,6 +295,24 @@ def test_sparse_input_uses_only_sparse_capable_models(ws):
     assert "HistGradientBoosting" not in run.get_details()["data"]["estimators"]
     assert not any("MinMax" in r["pipeline"] or "Scale 0/1" in r["pipeline"]
                    for r in run.iterations)
+
+
+def test_a_count_target_is_scored_on_predictions_that_are_not_rounded(ws):
+    # Visits to a doctor, 0.3 on average: the out-of-fold predictions took the target's
+    # integer dtype, so 0.3 was stored as 0 and every model scored far below its worth.
+    from automl_widgets import AutoMLConfig
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4))
+    y = rng.poisson(np.exp(X[:, 0] - 1.5))   # int64 counts, mostly 0
+    run = Experiment(ws, "counts").submit(AutoMLConfig(
+        task="regression", X=X, y=y, iterations=1, enable_ensembling=False,
+        whitelist_models=["ElasticNet"], random_state=0))
+    run.wait_for_completion(timeout=300)
+    child = run.get_children()[0]
+    with np.load(os.path.join(child.folder, "predictions.npz")) as f:
+        pred = f["pred"]
+    assert pred.dtype.kind == "f" and 0.2 < pred.mean() < 0.5
+    assert abs(child.get_metrics()["r2_score"] - r2_score(y, pred)) < 1e-9
 
 
 @pytest.mark.parametrize("split", ["validation_size", "X_valid"])

@@ -183,7 +183,9 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
             fitted = _fit_encoded(model, enc.scored[0], ctx.y, w)
             return *_predict(ctx, _encoded(fitted), enc.scored[0][2]), (fitted, None)
         return *_predict(ctx, _fit(model, ctx.X, ctx.y, w), ctx.X_valid), (model, None)
-    pred = np.empty(len(ctx.y), dtype=ctx.y.dtype)
+    # labels for classification; for regression floats whatever the target's dtype (an
+    # integer count target truncated every out-of-fold prediction: 0.3 visits became 0)
+    pred = np.empty(len(ctx.y), dtype=ctx.y.dtype if ctx.classes is not None else float)
     proba = None if ctx.classes is None else np.zeros((len(ctx.y), len(ctx.classes)))
     for i, (train, test) in enumerate(ctx.splits):
         w_train = None if w is None else w[train]
