@@ -369,6 +369,29 @@ def test_the_model_phase_favours_the_family_likeliest_to_improve_per_second():
     assert picks.count("LightGBM") > 3 * picks.count("HistGradientBoosting")
 
 
+def test_a_cheap_family_far_behind_is_not_taken_for_one_about_to_improve():
+    # SGD scored once, far behind, in a tenth of a second. With no pace of its own, its
+    # seconds to improve were its seconds spent: it took most of the model phase. It is
+    # priced at the other families' median pace now.
+    families = ["HistGradientBoosting", "LightGBM", "ElasticNet", "KNN", "DecisionTree",
+                "SGD"]
+    s = Searcher("regression", families, ["MaxAbsScaler"], True, 0)
+    starts = {"HistGradientBoosting": (0.80, 2.0), "LightGBM": (0.70, 1.0),
+              "ElasticNet": (0.3, 1.0), "KNN": (0.2, 1.0), "DecisionTree": (0.1, 1.0),
+              "SGD": (0.45, 0.1)}
+    while s.defaults:
+        p = s.ask()
+        s.tell(p, starts[p.estimator][0], seconds=starts[p.estimator][1])
+    picks = []
+    for _ in range(40):
+        p = s.ask()
+        picks.append(p.estimator)
+        better = p.estimator == "LightGBM" and "LightGBM" not in picks[:-1]
+        s.tell(p, 0.78 if better else 0.05, seconds=starts[p.estimator][1])
+    assert picks.count("SGD") < picks.count("HistGradientBoosting")
+    assert picks.count("SGD") < picks.count("LightGBM")
+
+
 def test_same_seed_and_history_give_the_same_budget_aware_proposals():
     def proposals(seed):
         s = Searcher("classification", catalog.model_names("classification"),
