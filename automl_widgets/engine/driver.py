@@ -303,8 +303,9 @@ class Driver:
         # many classes its full length outlasts the reserve (docs/benchmarks.md).
         until = None if self.deadline_sec is None else \
             self.t0 + self.deadline_sec - max(SAVE_MARGIN, 0.5 * self.reserve)
+        stack = "StackEnsemble" in _ensembles(self.spec)   # half the vote's, in classification
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
-                    ctx, members, self.spec["ensemble_iterations"], d, until)),
+                    ctx, members, self.spec["ensemble_iterations"], d, until, stack)),
                 ("StackEnsemble", lambda d: ensemble.stacking(ctx, members, d))]
         jobs = [job for job in jobs if job[0] in _ensembles(self.spec)]
         while True:
