@@ -57,7 +57,12 @@ def _primary(ctx, avg):
                                ctx.positive_label)
     else:
         value = metric.compute(ctx.y_eval, avg, None, None, _weights(ctx))
-    return value if metric.greater_is_better else -value
+    return _greater(ctx, value)
+
+
+def _greater(ctx, value):
+    """A score of the primary metric, greater better."""
+    return value if metrics.get(ctx.primary_metric).greater_is_better else -value
 
 
 def _scorer(ctx):
@@ -138,12 +143,21 @@ def voting(ctx: Context, members, steps, out_dir, until=None, stack=False) -> di
         held = _with_stack(ctx, members)
         if held is not None:
             model, proba, stacked = held
-            ests.append(("stack", FrozenEstimator(model)))
-            w = w + [total]
-            avg = (avg + proba) / 2
-            params["stacked_iterations"] = stacked
-            print(f"VotingEnsemble: half the vote is a stack over iterations {stacked}",
-                  flush=True)
+            mixed, best = (avg + proba) / 2, _ranked(ctx, members)[0]
+            # The greedy selection scores at least its best member on the held-out rows;
+            # a vote that scores below it would lose the pick to a single model, which
+            # did worse on the test rows (docs/benchmarks.md, 2026-12-06 (10)).
+            if _primary(ctx, mixed) >= _greater(ctx, best[2]):
+                ests.append(("stack", FrozenEstimator(model)))
+                w = w + [total]
+                avg = mixed
+                params["stacked_iterations"] = stacked
+                print(f"VotingEnsemble: half the vote is a stack over iterations {stacked}",
+                      flush=True)
+            else:
+                print(f"VotingEnsemble: no stack half: with one over iterations {stacked} "
+                      f"the vote scored below iteration {best[0]} alone on the held-out rows",
+                      flush=True)
     est = (VotingClassifier(ests, voting="soft", weights=w)
            if ctx.task == metrics.CLASSIFICATION else VotingRegressor(ests, weights=w))
     pred, proba = _as_pred(ctx, avg)
