@@ -269,6 +269,13 @@ SLOW_XGB = {"grow_policy": "lossguide", "max_depth": 0, "max_leaves": 6,
             "colsample_bytree": 0.66}
 SLOW_XGB_COLUMNS = 5   # the fewest columns it is a start for
 
+# A large, slow-learning LightGBM: a start only where LightGBM's default (31 leaves)
+# scored better than SMALL_LGBM, i.e. where the table rewards larger trees. On the
+# large tables the search runs 30-50 iterations and TPE seldom gets that far up:
+# flights_late's best was such a model (FLAML's: 122 leaves, rate 0.019, 508 rounds).
+BIG_LGBM = {"num_leaves": 100, "learning_rate": 0.03, "n_estimators": 500,
+            "min_child_samples": 4, "colsample_bytree": 0.85}
+
 # The first proposals, in this order: the default of each family (strongest first, so that
 # even a short budget has a good model early), and a third field of parameters where a
 # family gets a second start.

@@ -169,6 +169,33 @@ def test_the_slow_xgboost_start_is_for_tables_of_five_columns_or_more(task):
     assert len(starts(catalog.SLOW_XGB_COLUMNS - 1)) == len(starts(None)) - 1
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("default_wins", [True, False])
+def test_the_big_lightgbm_starts_only_where_lightgbms_default_beat_the_small_one(
+        task, default_wins):
+    # Larger trees paid (31 leaves over 4): the next start is larger still, right after.
+    s = Searcher(task, catalog.model_names(task), catalog.allowed_preprocessors(), True, 0)
+    asked = []
+    for _ in range(len(catalog.DEFAULTS[task]) + 1):
+        p = s.ask()
+        asked.append(p.params)
+        small = p.estimator == "LightGBM" and p.params == catalog.SMALL_LGBM
+        default = p.estimator == "LightGBM" and p.params == {}
+        s.tell(p, 0.7 if small else (0.8 if default_wins else 0.6) if default else 0.5, 1.0)
+    assert asked[:2] == [catalog.SMALL_LGBM, {}]
+    if default_wins:
+        assert asked[2] == catalog.BIG_LGBM and asked.count(catalog.BIG_LGBM) == 1
+    else:
+        assert catalog.BIG_LGBM not in asked
+
+
+def test_a_continued_run_does_not_start_the_big_lightgbm_again():
+    s = Searcher("classification", ["LightGBM"], catalog.allowed_preprocessors(), True, 0)
+    for params, score in ((catalog.SMALL_LGBM, 0.7), ({}, 0.8), (catalog.BIG_LGBM, 0.85)):
+        s.warm("MaxAbsScaler", "LightGBM", params, score, 1.0)
+    assert s.defaults == [] and s.ask().params not in (catalog.BIG_LGBM, {}, catalog.SMALL_LGBM)
+
+
 def test_starts_and_earlier_iterations_are_told_to_tpe_with_their_hyperparameters():
     s = Searcher("classification", ["LightGBM", "LogisticRegression"],
                  catalog.allowed_preprocessors(), True, 0)

@@ -107,6 +107,10 @@ class Searcher:
         self.found: dict[str, tuple] = {}
         self._known: dict[str, dict] = {}         # estimator -> its defaults, as a point
         self.ran: dict[tuple, float] = {}         # _key(proposal) -> its score
+        # LightGBM's two first starts' scores ("small", "default"), until the big start
+        # is decided: added where the default beat the small one (catalog.BIG_LGBM)
+        self.grow: dict | None = {} if "LightGBM" in self.estimators and \
+            self._fixed("LightGBM") in self.preprocessors else None
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
         """The next proposal, predicted to cost at most `limit` seconds if any fits, else
@@ -278,11 +282,33 @@ class Searcher:
         if seconds is not None:
             self.costs.observe(proposal, seconds)
         self._account(estimator, seconds, score)
+        self._grow(proposal, None if score is None or math.isnan(score) else score)
         if score is None or math.isnan(score):
             return
         if seconds is not None:
             self.ran[self._key(proposal)] = score
         self._add_given(proposal, score)
+
+    def _grow(self, proposal, score) -> None:
+        """Add the big LightGBM start once LightGBM's default has scored better than the
+        small one: larger trees paid there, so the next start tries larger still."""
+        if self.grow is None or proposal.estimator != "LightGBM":
+            return
+        ran = self._unsized("LightGBM", proposal.params)
+        if ran == self._unsized("LightGBM", catalog.BIG_LGBM):
+            self.grow = None   # it ran (an earlier part of the run)
+            return
+        which = {"default": {}, "small": self._unsized("LightGBM", catalog.SMALL_LGBM)}
+        for name, params in which.items():
+            if ran == params:
+                self.grow[name] = None if score is None else self.sign * score
+        if len(self.grow) < 2:
+            return
+        small, default = self.grow["small"], self.grow["default"]
+        self.grow = None
+        if small is not None and default is not None and default > small:
+            self.defaults.insert(0, (self._fixed("LightGBM"), "LightGBM",
+                                     dict(catalog.BIG_LGBM)))
 
     def _unsized(self, estimator, params) -> dict:
         """The params without the size (trees, rounds) that _shrunk may have cut: a start
@@ -364,6 +390,7 @@ class Searcher:
         if proposal.trial is None:
             if ok:  # a start: record it so TPE starts from what the starts showed
                 self._add_given(proposal, score)
+            self._grow(proposal, score if ok else None)
             return
         if ok:
             self.study.tell(proposal.trial, self.sign * score)
