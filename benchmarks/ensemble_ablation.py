@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from quality import SEED, fit_ours, score  # noqa: E402
+from quality import SEED, budget, fit_ours, score  # noqa: E402
 from quality_datasets import BY_NAME, DATASETS  # noqa: E402
 from sklearn.metrics import r2_score, roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
@@ -297,7 +297,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["run", "analyse"])
     ap.add_argument("--workspace", required=True)
-    ap.add_argument("--budget", type=float, default=60)
+    ap.add_argument("--budget", type=budget, default=60)
     ap.add_argument("--datasets")
     args = ap.parse_args()
     do_run(args) if args.what == "run" else analyse(args)

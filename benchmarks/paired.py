@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from quality import fit_ours, score  # noqa: E402
+from quality import budget, fit_ours, score  # noqa: E402
 from quality_datasets import BY_NAME  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
@@ -52,7 +52,7 @@ def main():
     ap.add_argument("--values", required=True, help="two values, comma-separated: A,B")
     ap.add_argument("--datasets", required=True, help="comma-separated, see quality.py --list")
     ap.add_argument("--splits", type=int, default=3)
-    ap.add_argument("--budget", type=float, default=40.0)
+    ap.add_argument("--budget", type=budget, default=40.0)
     ap.add_argument("--out", help="write the pairs as JSON lines here too")
     args = ap.parse_args()
     a, b = args.values.split(",")

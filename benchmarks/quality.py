@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import os
 import platform
 import shutil
@@ -250,9 +251,20 @@ def list_datasets(datasets):
               flush=True)
 
 
+def budget(text: str) -> float:
+    """--budget: seconds, a finite number above 0 (checked before any contestant runs)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds, a finite number above 0")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=60,
+    parser.add_argument("--budget", type=budget, default=60,
                         help="wall budget of each AutoML contestant, seconds (default 60)")
     parser.add_argument("--set", choices=sorted(SETS), default="main",
                         help="main: the 14 tables the engine was tuned on (default); "

@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from ensemble_ablation import measure  # noqa: E402
-from quality import fit_ours, score  # noqa: E402
+from quality import budget, fit_ours, score  # noqa: E402
 from quality_datasets import BY_NAME  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
@@ -84,7 +84,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", required=True, help="classification tables, comma-separated")
     ap.add_argument("--splits", default="1,2", help="split seeds, comma-separated")
-    ap.add_argument("--budget", type=float, default=60)
+    ap.add_argument("--budget", type=budget, default=60)
     ap.add_argument("--out", help="append each run's line to this file")
     args = ap.parse_args()
     names = args.datasets.split(",")
