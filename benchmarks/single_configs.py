@@ -1,14 +1,18 @@
-"""Fixed booster configurations, each fitted alone on benchmarks/quality.py's splits: is a
-configuration (or early stopping) any good before it goes into the search?
+"""Fixed booster and forest configurations, each fitted alone on benchmarks/quality.py's
+splits: is a configuration (or early stopping) any good before it goes into the search?
 
     .venv/bin/python benchmarks/single_configs.py --datasets credit,uk_vote,wage
     .venv/bin/python benchmarks/single_configs.py --datasets titanic --early-stopping 50
+    SPLIT=2 .venv/bin/python benchmarks/single_configs.py --datasets mortgage_deny \
+        --configs rf_default,rf_300,rf_300_32_leaves
 
 Each configuration runs behind the engine's own featurizer and a MaxAbsScaler: 5-fold CV
 on the 75 % training rows (what the search would see), then a fit on all of them scored on
 the 25 % test rows (what the benchmark judges). With --early-stopping N, each fit also
 runs a second time holding back 10 % of its rows and stopping after N rounds without a
-better loss there; the test fit then gets 1.1 x the folds' mean best rounds. The
+better loss there (boosters only); the test fit then gets 1.1 x the folds' mean best
+rounds. SPLIT=n in the environment takes the train/test split of random_state n (as
+benchmarks/paired.py's split n) instead of the quality benchmark's. The
 configurations are in CONFIGS below; edit them to ask another question. Seconds are wall
 time with n_jobs=2.
 """
@@ -53,10 +57,20 @@ CONFIGS = {
     "xgb_6_.01_bag": ("xgboost", dict(_LOSSGUIDE, max_leaves=6, learning_rate=0.01,
                                       n_estimators=1000, subsample=0.8,
                                       colsample_bytree=0.66)),
+    "rf_default": ("forest", {}),
+    "rf_300": ("forest", {"n_estimators": 300}),
+    "rf_300_32_leaves": ("forest", {"n_estimators": 300, "max_leaf_nodes": 32}),
+    "et_300": ("extra_trees", {"n_estimators": 300}),
 }
+BOOSTERS = ("lightgbm", "xgboost")
 
 
 def estimator(library, params, regression):
+    if library in ("forest", "extra_trees"):
+        from sklearn import ensemble
+        kind = "RandomForest" if library == "forest" else "ExtraTrees"
+        cls = getattr(ensemble, kind + ("Regressor" if regression else "Classifier"))
+        return cls(n_jobs=2, random_state=SEED, **params)
     if library == "lightgbm":
         cls = lightgbm.LGBMRegressor if regression else lightgbm.LGBMClassifier
         return cls(verbose=-1, n_jobs=2, random_state=SEED, **params)
@@ -93,11 +107,12 @@ def measure(kind, y, signal):
     return roc_auc_score(y, signal, multi_class="ovr", average="weighted")
 
 
-def run_dataset(ds, names, patience):
+def run_dataset(ds, names, patience, split=SEED):
     X, y = ds.load()
     regression = ds.kind == "regression"
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=SEED, stratify=None if regression else y)
+        X, y, test_size=0.25, random_state=split,
+        stratify=None if regression else y)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     if not regression:   # XGBoost wants classes 0..k-1
         classes = np.unique(y_train)
@@ -111,7 +126,7 @@ def run_dataset(ds, names, patience):
                          ("preprocessor", MaxAbsScaler()),
                          ("estimator", estimator(library, params, regression))])
         cap = pipe.get_params()["estimator__n_estimators"] or 100
-        for stopping in ([False, True] if patience else [False]):
+        for stopping in ([False, True] if patience and library in BOOSTERS else [False]):
             t0, oof, rounds = time.perf_counter(), None, []
             for train, test in folds.split(X_train, y_train):
                 if stopping:
@@ -146,10 +161,13 @@ def main():
     for name in datasets:
         if name not in BY_NAME:
             parser.error(f"--datasets: unknown {name!r}; choose from {', '.join(BY_NAME)}")
+    split = os.environ.get("SPLIT", str(SEED))
+    if not split.isdigit():
+        parser.error(f"SPLIT={split!r}: give the split's random_state, a whole number >= 0")
     print("| dataset | configuration | rounds | CV | test | seconds |")
     print("|---|---|--:|--:|--:|--:|")
     for ds_name in datasets:
-        run_dataset(BY_NAME[ds_name], names, args.early_stopping)
+        run_dataset(BY_NAME[ds_name], names, args.early_stopping, int(split))
 
 
 if __name__ == "__main__":
