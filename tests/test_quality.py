@@ -1,6 +1,7 @@
 """Model quality features (issue 10): the boosters and SVMs, the budget-aware search, the
 ensembles built from fitted members, and concurrency kept to the cores."""
 import os
+import re
 import subprocess
 import sys
 
@@ -467,6 +468,72 @@ def test_a_proposal_whose_first_fold_is_below_the_median_is_pruned(ws):
         assert "Pruned: stopped after fold 1 of 5" in child.get_log()
     voting = next(r for r in run.iterations if r["pipeline"] == "VotingEnsemble")
     assert not {r["iteration"] for r in pruned} & set(voting["params"]["ensembled_iterations"])
+
+
+@pytest.mark.parametrize("once", [False, True])
+def test_on_a_holdout_a_searched_proposal_is_fitted_on_a_quarter_of_the_rows_first(
+        tmp_path, once):
+    """A holdout has no first fold to stop a weak proposal at: from 10,000 training rows
+    on, a searched one is fitted on a quarter of them first, scored on the holdout, and
+    stopped there if that is worse than the median so far; else it goes on to every row."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    from automl_widgets.engine import data, iteration
+    X, y = make_classification(11_000, 6, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    ctx = iteration.Context(
+        task="classification", primary_metric="AUC_weighted", X=X.iloc[:10_000],
+        y=y[:10_000], sample_weight=None, X_valid=X.iloc[10_000:], y_valid=y[10_000:],
+        splits=None, classes=np.unique(y), kinds=data.column_kinds(X), sparse=False,
+        random_state=0, n_jobs=1, final_rows=(X, y, None))
+    assert iteration.screens(ctx)
+    assert not iteration.screens(iteration.Context(**{**ctx.__dict__, "y": y[:9_999]}))
+    ctx.encoded = iteration.encode(ctx) if once else None
+    proposal = Proposal("StandardScalerWrapper", "LogisticRegression", screen=True)
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    result = iteration.run(ctx, Proposal(**{**proposal.__dict__, "prune_below": 0.999}),
+                           stopped)
+    assert result["status"] == "Pruned"
+    rows = iteration.screen_rows(ctx)   # a quarter of each class's rows
+    assert len(rows) in (2499, 2500) and len(set(rows)) == len(rows) and rows.max() < 10_000
+    assert np.bincount(y[rows]) == pytest.approx(np.bincount(y[:10_000]) / 4, abs=1)
+    assert result["reason"].startswith(
+        f"stopped after {len(rows)} of 10000 rows: its AUC_weighted ")
+    assert result["reason"].endswith("is worse than 0.9990, the median so far")
+    assert not os.listdir(stopped)   # nothing saved
+    result = iteration.run(ctx, Proposal(**{**proposal.__dict__, "prune_below": 0.5}),
+                           tmp_path)
+    assert result["status"] == "Completed"
+    # its first look: the same pipeline fitted on a quarter of the rows, on the holdout
+    from sklearn.metrics import roc_auc_score
+    quarter = iteration.build_pipeline(ctx, "StandardScalerWrapper", "LogisticRegression",
+                                       {}).fit(X.iloc[rows], y[rows])
+    assert result["first_fold"] == pytest.approx(
+        roc_auc_score(y[10_000:], quarter.predict_proba(X.iloc[10_000:])[:, 1]))
+    assert result["first_fold"] != result["score"]   # scored: the fit on every training row
+    model = joblib.load(tmp_path / "model.joblib")
+    assert model.named_steps["preprocessor"].n_samples_seen_ == 11_000   # then every row
+    unscreened = iteration.run(ctx, Proposal("StandardScalerWrapper", "LogisticRegression"),
+                               tmp_path)
+    assert unscreened["score"] == result["score"] and "first_fold" not in unscreened
+
+
+def test_a_large_run_on_a_holdout_prunes_searched_proposals_on_a_quarter_of_the_rows(ws):
+    from sklearn.datasets import make_classification
+    X, y = make_classification(21_000, 5, random_state=0)
+    run = Experiment(ws, "screen").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=24, enable_ensembling=False,
+        whitelist_models=["LogisticRegression", "DecisionTree"], random_state=0))
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    pruned = [r for r in run.iterations if r["status"] == "Pruned"]
+    assert pruned, [r["status"] for r in run.iterations]
+    for r in pruned:
+        assert re.match(r"stopped after 472\d of 18900 rows: its accuracy", r["reason"])
+        assert "Pruned: " + r["reason"] in \
+            run.get_children()[r["iteration"]].get_log()
 
 
 def test_pruned_trials_are_told_to_optuna_with_their_first_fold():

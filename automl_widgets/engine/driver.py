@@ -278,6 +278,8 @@ class Driver:
                     self.searcher.passed_over.clear()
                     if p is not None and p.trial is not None and len(ctx.splits or ()) >= 3:
                         p.prune_below = self.prune_threshold()
+                    elif p is not None and p.trial is not None and iteration.screens(ctx):
+                        p.screen, p.prune_below = True, self.prune_threshold()
                     if p is None:
                         log.info("no configuration fits in the %.1f s left for the search; "
                                  "it ends here", hard)

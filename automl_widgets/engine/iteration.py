@@ -163,12 +163,55 @@ def _predict(ctx, model, X):
 
 
 class Pruned(Exception):
-    """The first fold scored worse than the proposal's prune_below."""
+    """The first fold (or a holdout's screen) scored worse than the proposal's prune_below."""
 
-    def __init__(self, score, threshold, folds, metric):
-        super().__init__(f"stopped after fold 1 of {folds}: its {metric} {score:.4f} is "
-                         f"worse than {threshold:.4f}, the median first fold so far")
+    def __init__(self, score, threshold, where, metric):
+        super().__init__(f"stopped after {where}: its {metric} {score:.4f} is worse than "
+                         f"{threshold:.4f}, the median so far")
         self.score = score
+
+
+# A holdout has no first fold to stop a weak proposal at: from SCREEN_ROWS training rows
+# on, a searched proposal is first fitted on SCREEN of them and scored on the holdout,
+# and goes on to every row only if that is no worse than the median of such scores.
+SCREEN, SCREEN_ROWS = 0.25, 10_000
+
+
+def screens(ctx) -> bool:
+    """Whether searched proposals get a screen (a holdout of enough training rows)."""
+    return ctx.y_valid is not None and len(ctx.y) >= SCREEN_ROWS
+
+
+def screen_rows(ctx) -> np.ndarray:
+    """SCREEN of the training rows, at random; for classification SCREEN of each class's
+    and at least one (XGBoost fails on labels with a gap, such as 0 and 2 without 1)."""
+    perm = np.random.default_rng(ctx.random_state).permutation(len(ctx.y))
+    if ctx.classes is None:
+        return np.sort(perm[:int(len(perm) * SCREEN)])
+    y = ctx.y[perm]
+    return np.sort(np.concatenate([perm[y == c][:max(1, int((y == c).sum() * SCREEN))]
+                                   for c in np.unique(y)]))
+
+
+def screened(ctx: Context, model, prune_below=None) -> float:
+    """The holdout's score of `model` (unchanged) fitted on SCREEN of the training rows;
+    raises Pruned if it is worse than prune_below."""
+    n, rows = len(ctx.y), screen_rows(ctx)
+    w, enc = ctx.sample_weight, ctx.encoded
+    w = None if w is None else w[rows]
+    if enc is not None:
+        featurizer, Z, Z_valid = enc.scored[0]
+        fitted = _fit_encoded(model, (featurizer, take(Z, rows)), ctx.y[rows], w)
+        pred, proba = _predict(ctx, _encoded(fitted), Z_valid)
+    else:
+        fitted = _fit(clone(model), take(ctx.X, rows), ctx.y[rows], w)
+        pred, proba = _predict(ctx, fitted, ctx.X_valid)
+    first = rows_score(ctx, None, pred, proba)
+    print(f"fitted on {len(rows)} of {n} rows first: {ctx.primary_metric} {first}",
+          flush=True)
+    if prune_below is not None and metrics.get(ctx.primary_metric).better(prune_below, first):
+        raise Pruned(first, prune_below, f"{len(rows)} of {n} rows", ctx.primary_metric)
+    return first
 
 
 def held_out_predictions(ctx: Context, model, prune_below=None):
@@ -204,7 +247,8 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
             print(f"fold 1 of {len(ctx.splits)}: {ctx.primary_metric} {first}", flush=True)
             metric = metrics.get(ctx.primary_metric)
             if prune_below is not None and metric.better(prune_below, first):
-                raise Pruned(first, prune_below, len(ctx.splits), ctx.primary_metric)
+                raise Pruned(first, prune_below, f"fold 1 of {len(ctx.splits)}",
+                             ctx.primary_metric)
     return pred, proba, seen
 
 
@@ -282,7 +326,10 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     print(f"Parameters: {proposal.params or 'defaults'}", flush=True)
     t0 = time.perf_counter()
     model = build_pipeline(ctx, proposal.preprocessor, proposal.estimator, proposal.params)
+    first = None
     try:
+        if proposal.screen:
+            first = screened(ctx, model, proposal.prune_below)
         pred, proba, (seen, test) = held_out_predictions(ctx, model, proposal.prune_below)
     except Pruned as p:   # its predictions are partial: nothing is saved
         print(f"Pruned: {p}", flush=True)
@@ -294,8 +341,8 @@ def run(ctx: Context, proposal, out_dir) -> dict:
     model = fit_all(ctx, model, seen, test, scored) \
         if ctx.y_valid is None or ctx.final_rows is not None else seen
     result = finish(ctx, model, pred, proba, out_dir, fitted=True)
-    if ctx.splits:   # what later proposals' first folds are held against
-        result["first_fold"] = scored
+    if ctx.splits or first is not None:   # what later proposals' first looks are held against
+        result["first_fold"] = scored if ctx.splits else first
     print(f"{ctx.primary_metric}: {result['score']} ({time.perf_counter() - t0:.2f} s)",
           flush=True)
     return result

@@ -35,6 +35,7 @@ class Proposal:
     trial: object = None      # the Optuna trial behind it, if any
     cost: float | None = None  # predicted seconds, if the family's cost is known yet
     prune_below: float | None = None  # a first fold scoring worse than this stops it
+    screen: bool = False      # on a holdout: fitted on iteration.SCREEN of the rows first
 
     def name(self, task) -> str:
         return catalog.pipeline_name(self.preprocessor, self.estimator, task)
@@ -42,7 +43,7 @@ class Proposal:
     def portable(self) -> Proposal:
         """The same proposal without its Optuna trial, to send to another process."""
         return Proposal(self.preprocessor, self.estimator, dict(self.params),
-                        prune_below=self.prune_below)
+                        prune_below=self.prune_below, screen=self.screen)
 
 
 class Costs:
