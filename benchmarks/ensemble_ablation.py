@@ -284,7 +284,8 @@ def analyse(args):
         table[ds.name] = results
         print(ds.name, {k: round(v, 4) for k, v in results.items()}, flush=True)
     json.dump(table, open(os.path.join(args.workspace, "ablation.json"), "w"), indent=1)
-    names = list(next(iter(table.values())))
+    # classification runs have strategies regression runs lack (log loss, Brier)
+    names = [s for s in next(iter(table.values())) if all(s in t for t in table.values())]
     print("\n| strategy | " + " | ".join(table) + " | mean |")
     print("|---|" + "--:|" * (len(table) + 1))
     for s in names:
