@@ -72,6 +72,23 @@ function compare(key, desc) {
   };
 }
 
+// The metric plot's y range when a few scores lie far from the rest: a diverged model's
+// R² of -5e25 beside the others' 0.7-0.9 (ames) squeezed every other point into one line.
+// Fences 10 interquartile ranges out from the quartiles, so that a weak model stays in
+// view and only a broken one leaves it; null when nothing is beyond them (the plot then
+// scales itself), or with fewer than 5 scores.
+export function plotRange(values) {
+  const ys = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (ys.length < 5) return null;
+  const at = (q) => ys[Math.round(q * (ys.length - 1))];
+  const width = at(0.75) - at(0.25) || Math.abs(at(0.5)) * 0.01 || 1e-6;
+  const lo = at(0.25) - 10 * width, hi = at(0.75) + 10 * width;
+  if (ys[0] >= lo && ys[ys.length - 1] <= hi) return null;
+  const inside = ys.filter((v) => v >= lo && v <= hi);
+  const pad = (inside[inside.length - 1] - inside[0]) * 0.08 || width;
+  return [Math.max(lo, inside[0] - pad), Math.min(hi, inside[inside.length - 1] + pad)];
+}
+
 function css(el, name, fallback) {
   const v = getComputedStyle(el).getPropertyValue(name).trim();
   return v || fallback;
@@ -295,15 +312,24 @@ function render({ model, el }) {
       steps.push([last, steps[steps.length - 1][1]]);   // the best so far holds to the end
     }
     const accent = css(el, "--aw-best-color", "#ef553b");
+    // Far-off scores sit on the plot's edge as triangles pointing off it, their own
+    // values in the hover text.
+    const range = plotRange(ys);
+    const inset = range ? (range[1] - range[0]) * 0.04 : 0;   // a whole marker inside
+    const shown = range ? ys.map((v) => Math.min(Math.max(v, range[0] + inset),
+                                                  range[1] - inset)) : ys;
+    const symbol = range ? ys.map((v) => (v < range[0] ? "triangle-down" : v > range[1]
+      ? "triangle-up" : "circle")) : "circle";
     return [[
-      { x: xs, y: ys, mode: "markers", type: "scatter", name: "iteration",
-        marker: { size: 8, color: css(el, "--aw-point-color", "#636efa") },
-        hovertemplate: "iteration %{x}<br>%{y:.4f}<extra></extra>" },
+      { x: xs, y: shown, mode: "markers", type: "scatter", name: "iteration",
+        customdata: ys.map((v) => (Math.abs(v) >= 1e6 ? v.toExponential(3) : v.toFixed(4))),
+        marker: { size: 8, color: css(el, "--aw-point-color", "#636efa"), symbol },
+        hovertemplate: "iteration %{x}<br>%{customdata}<extra></extra>" },
       { x: steps.map((p) => p[0]), y: steps.map((p) => p[1]), mode: "lines", type: "scatter",
         name: "best so far", line: { shape: "hv", width: 2, color: accent }, hoverinfo: "skip" },
     ], {
       xaxis: { title: { text: "iteration" }, dtick: xs.length && Math.max(...xs) < 10 ? 1 : undefined },
-      yaxis: { title: { text: name } },
+      yaxis: range ? { title: { text: name }, range } : { title: { text: name } },
     }];
   }
 

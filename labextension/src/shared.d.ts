@@ -4,4 +4,5 @@ declare module '*/shared/runview.js' {
     render(args: { model: unknown; el: HTMLElement }): unknown;
   };
   export default view;
+  export function plotRange(values: number[]): [number, number] | null;
 }
