@@ -20,7 +20,7 @@ import time
 import uuid
 
 from . import catalog, metrics
-from .client import Status
+from .client import Status, console
 from .protocol import IMPORTANCE
 
 LOG_CHARS = 100_000   # the log pane keeps the last this many characters
@@ -43,7 +43,7 @@ def duration_text(seconds, whole=False) -> str:
 
 
 def score_text(value) -> str:
-    return "" if value is None else f"{value:.4f}"
+    return "" if value is None else console.score_text(value)
 
 
 def metric_text(value) -> str:

@@ -174,6 +174,8 @@ def test_rows_since_a_version_and_the_formats():
     assert duration_text(4.213) == "4.21 s" and duration_text(65) == "1 min 05 s"
     assert duration_text(7380) == "2 h 03 min" and duration_text(None) == ""
     assert duration_text(12.9, whole=True) == "12 s"
+    assert score_text(0.91234) == "0.9123" and score_text(-6924054.67) == "-6.924e+06"
+    assert score_text(-5.1044544153364945e25) == "-5.104e+25" and score_text(None) == ""
     assert catalog.family_of("Scale MaxAbs 1 LightGBM") == "LightGBM"
     assert catalog.family_of("StackEnsemble") == "StackEnsemble"
 

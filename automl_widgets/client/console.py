@@ -39,8 +39,14 @@ def guardrail_lines(guardrails) -> str:
     return "\n".join(lines) + "\n"
 
 
+def score_text(v) -> str:
+    """Four decimals; a diverged model's R² of -5.1e+25 in four significant digits, not as
+    a 32-character number that breaks the table's columns."""
+    return f"{v:.4f}" if abs(v) < 1e6 else f"{v:.4g}"
+
+
 def _num(v) -> str:
-    return "nan" if v is None else f"{v:.4f}"
+    return "nan" if v is None else score_text(v)
 
 
 def row(rec: dict, best=None) -> str:
