@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 
 from .metrics import CLASSIFICATION, REGRESSION
 
+# How a family that splits on categories itself takes the categorical columns: one-hot
+# (as every family) or "codes", one integer column each that LightGBM splits by sets of
+# categories (its categorical_feature). A choice of the search, not a rule: on ames (40
+# categorical columns) codes scored R² 0.90 against one-hot's 0.88, on flights_late and
+# wage lower (docs/benchmarks.md, 2026-12-01 and 2026-12-07 (4)). Only searched where a
+# categorical column has more than CODES_LEVELS categories and the featurization is ours
+# (preprocess=True).
+CATEGORIES = "categories"
+CODES_LEVELS = 4   # LightGBM's max_cat_to_onehot: up to this many, codes split as one-hot
+
 # A space entry: ("float"|"int", low, high, log) or ("cat", [choices]), searched; or
 # ("size", low, high): not searched, a proposal takes high and the searcher cuts it, to low
 # at most, to fit the seconds it may cost.
@@ -57,6 +67,7 @@ class Component:
         if sparse and self.sparse_kwargs:
             kwargs.update(self.sparse_kwargs)
         kwargs.update(params or {})
+        kwargs.pop(CATEGORIES, None)   # the featurizer's choice, not the estimator's
         klass = self.klass()
         accepted = klass().get_params()
         if "random_state" in accepted and random_state is not None:
@@ -164,8 +175,10 @@ _LGBM = {"n_estimators": ("int", 20, 1000, True), "num_leaves": ("int", 4, 256, 
          "reg_lambda": ("float", 1e-3, 1e3, True),
          # Random split points (LightGBM's extremely randomized trees), as a choice: they
          # won on credit and wage in a screen and paired +0.0012 (benchmarks.md, 12-01 12:10).
-         "extra_trees": ("cat", [False, True])}
-_LGBM_DEFAULTS = {"verbose": -1, "extra_trees": False}   # told to TPE with the starts
+         "extra_trees": ("cat", [False, True]),
+         CATEGORIES: ("cat", ["one-hot", "codes"])}
+_LGBM_DEFAULTS = {"verbose": -1, "extra_trees": False,   # told to TPE with the starts
+                  CATEGORIES: "one-hot"}
 _LGBM_COST = {"n_estimators": (100, 1.0), "num_leaves": (31, 0.5)}
 _XGB = {"n_estimators": ("int", 20, 1000, True), "max_depth": ("int", 2, 10, False),
         "learning_rate": ("float", 0.01, 0.3, True),

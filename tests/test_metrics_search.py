@@ -197,6 +197,54 @@ def test_a_continued_run_does_not_start_the_big_lightgbm_again():
     assert s.defaults == [] and s.ask().params not in (catalog.BIG_LGBM, {}, catalog.SMALL_LGBM)
 
 
+CODES = {catalog.CATEGORIES: "codes"}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("small, default, better", [
+    (0.7, 0.8, {}), (0.8, 0.7, catalog.SMALL_LGBM), (0.7, None, catalog.SMALL_LGBM)])
+def test_lightgbm_starts_again_with_the_categories_as_codes_where_a_table_has_them(
+        task, small, default, better):
+    """The better of LightGBM's two starts (None: failed) runs again with its categories
+    as codes, so TPE learns that choice from a pair; a table without categorical columns
+    has no such choice anywhere, start or searched."""
+    def run(categories):
+        s = Searcher(task, catalog.model_names(task), catalog.allowed_preprocessors(), True,
+                     0, categories=categories)
+        asked = []
+        for _ in range(len(catalog.DEFAULTS[task]) + 8):
+            p = s.ask()
+            asked.append(p)
+            lgbm = p.estimator == "LightGBM"
+            s.tell(p, small if lgbm and p.params == catalog.SMALL_LGBM else
+                   default if lgbm and p.params == {} else 0.5, 1.0)
+        return s, asked
+
+    s, asked = run(True)
+    coded = [p.params for p in asked[:len(catalog.DEFAULTS[task]) + 2]
+             if p.params.get(catalog.CATEGORIES) == "codes"]
+    assert coded == [dict(better, **CODES)]
+    told = {t.params.get("LightGBM.categories") for t in s.study.trials
+            if t.params.get("estimator") == "LightGBM"}
+    assert told == {"one-hot", "codes"}   # the one-hot starts are told as one-hot
+    searched = [p for p in asked[len(catalog.DEFAULTS[task]):] if p.trial is not None]
+    assert all(catalog.CATEGORIES in p.params for p in searched if p.estimator == "LightGBM")
+
+    s, asked = run(False)
+    assert not any(catalog.CATEGORIES in p.params for p in asked)
+    assert not any("LightGBM.categories" in t.params for t in s.study.trials)
+    assert any(p.estimator == "LightGBM" and p.trial is not None for p in asked)
+
+
+def test_a_continued_run_does_not_start_lightgbm_with_codes_again():
+    s = Searcher("regression", ["LightGBM"], catalog.allowed_preprocessors(), True, 0,
+                 categories=True)
+    for params, score in ((catalog.SMALL_LGBM, 0.7), ({}, 0.6),
+                          (dict(catalog.SMALL_LGBM, **CODES), 0.75)):
+        s.warm("MaxAbsScaler", "LightGBM", params, score, 1.0)
+    assert s.defaults == [] and s.ask().trial is not None
+
+
 def test_starts_and_earlier_iterations_are_told_to_tpe_with_their_hyperparameters():
     s = Searcher("classification", ["LightGBM", "LogisticRegression"],
                  catalog.allowed_preprocessors(), True, 0)

@@ -1,5 +1,6 @@
 """Model quality features (issue 10): the boosters and SVMs, the budget-aware search, the
 ensembles built from fitted members, and concurrency kept to the cores."""
+import json
 import os
 import re
 import subprocess
@@ -67,6 +68,61 @@ def test_boosters_and_ensembles_load_and_predict_without_automl_widgets(
                        check=True, cwd=tmp_path)
         here = model.predict_proba(X) if task == "classification" else model.predict(X)
         np.testing.assert_allclose(joblib.load(out), here)
+
+
+def test_lightgbm_on_categories_as_codes_splits_on_sets_of_them_and_loads_alone(
+        ws, tmp_path):
+    """Where the table has categorical columns, LightGBM's better start runs again with
+    them as integer codes that it splits on by sets of categories (its own categorical
+    handling); the model is still a plain Pipeline that featurizes raw rows, unseen and
+    missing categories included, and loads without automl_widgets."""
+
+    from automl_widgets.engine import data, driver, iteration
+    X, y = _mixed(load_breast_cancer)
+    # a category that carries the target, as no other column does: the booster must split
+    # on it by its codes
+    rng = np.random.default_rng(1)
+    X["grade"] = np.where((y == 1) ^ (rng.random(len(y)) < 0.2),
+                          rng.choice(list("abc"), len(y)),
+                          rng.choice(list("defg"), len(y)))
+    ctx = iteration.Context(task="classification", primary_metric="AUC_weighted", X=X, y=y,
+                            sample_weight=None, X_valid=None, y_valid=None, splits=None,
+                            classes=np.unique(y), kinds=data.column_kinds(X), sparse=False,
+                            random_state=0, n_jobs=1)
+    # codes are searched for the 7 levels of grade, not colour's 3
+    assert driver._codes(ctx, ["LightGBM", "RandomForest"]) == ["grade"]
+    assert driver._codes(ctx, ["RandomForest"]) == []   # no family that takes codes
+    assert driver._codes(iteration.Context(**{**ctx.__dict__, "X": X.drop(columns="grade"),
+                                              "kinds": data.column_kinds(X.iloc[:, :-1])}),
+                         ["LightGBM"]) == []
+    run = Experiment(ws, "codes").submit(AutoMLConfig(
+        task="classification", X=X, y=y, iterations=4, n_cross_validations=3,
+        preprocess=True, whitelist_models=["LightGBM"], enable_ensembling=False,
+        concurrent_iterations=1, random_state=0))
+    run.wait_for_completion(timeout=300)
+    assert run.get_status() == "Completed"
+    coded = [r for r in run.iterations if r["params"].get("categories") == "codes"]
+    assert coded and coded[0]["status"] == "Completed"
+    assert coded[0]["pipeline"] == "Scale MaxAbs 1 LightGBM"
+    assert "LightGBM may take the categorical columns as codes" in _driver_log(run)
+    others = [r for r in run.iterations if r not in coded]
+    assert all(r["params"].get("categories", "one-hot") == "one-hot" for r in others)
+    child, model = run.get_output(iteration=coded[0]["iteration"])
+    booster = model[-1]
+    assert booster.get_params()["categorical_column"] == [0, 1]   # colour, grade: first
+    assert "will be ignored" not in child.get_log()   # LightGBM's warning on fit()'s name
+    codes = model[:-1].transform(X)[:, :2]
+    assert np.array_equal(codes, codes.astype(int)) and codes.min() == 0
+    splits = json.dumps(booster.booster_.dump_model()["tree_info"])
+    assert '"decision_type": "=="' in splits   # a split on a set of categories
+    new = X.head(3).copy()
+    new["colour"] = ["purple", None, "red"]   # unseen, missing, seen
+    new.to_pickle(tmp_path / "X.pkl")
+    out = tmp_path / "out.joblib"
+    subprocess.run([sys.executable, "-c", LOADS_ALONE,
+                    os.path.join(child.folder, "model.joblib"), tmp_path / "X.pkl", out],
+                   check=True, cwd=tmp_path)
+    np.testing.assert_allclose(joblib.load(out), model.predict_proba(new))
 
 
 def test_ensembles_hold_their_members_as_fitted_not_refitted(ws):
@@ -640,12 +696,14 @@ def test_a_fit_on_every_row_that_went_astray_is_not_the_model_saved(
     np.testing.assert_allclose(model.predict_proba(rows), proba[held])
 
 
+@pytest.mark.parametrize("codes", [False, True])
 @pytest.mark.parametrize("validation", ["folds", "own holdout", "given holdout"])
 def test_the_featurization_done_once_gives_the_models_of_one_done_each_time(
-        tmp_path, validation):
+        tmp_path, validation, codes):
     """The driver featurizes each set of training rows once (iteration.encode) and the
     iterations fit behind it: the same held-out predictions and the same saved model,
-    which still featurizes raw rows itself."""
+    which still featurizes raw rows itself. codes: LightGBM given the categories as codes
+    (catalog.CATEGORIES), from the second featurization done once (Context.coded)."""
     from sklearn.model_selection import StratifiedKFold
 
     from automl_widgets.engine import data, iteration
@@ -662,16 +720,21 @@ def test_the_featurization_done_once_gives_the_models_of_one_done_each_time(
                             classes=np.unique(y), kinds=data.column_kinds(X), sparse=False,
                             random_state=0, n_jobs=1, **data_)
     proposal = Proposal("StandardScalerWrapper", "LogisticRegression", {"C": 0.5})
+    if codes:
+        proposal = Proposal("MaxAbsScaler", "LightGBM",
+                            dict(catalog.SMALL_LGBM, **{catalog.CATEGORIES: "codes"}))
     out = {}
     for once in (False, True):
         ctx.encoded = iteration.encode(ctx) if once else None
+        ctx.coded = iteration.encode(ctx, codes=True) if once and codes else None
         folder = tmp_path / str(once)
         folder.mkdir()
         result = iteration.run(ctx, proposal, folder)
         model = joblib.load(folder / "model.joblib")
         out[once] = (result["metrics"], iteration.load_predictions(folder)[1],
                      model.predict_proba(X))
-    assert len(ctx.encoded.scored) == (5 if validation == "folds" else 1)
+    used = ctx.coded if codes else ctx.encoded
+    assert len(used.scored) == (5 if validation == "folds" else 1)
     assert out[True][0] == out[False][0]
     np.testing.assert_array_equal(out[True][1], out[False][1])
     np.testing.assert_array_equal(out[True][2], out[False][2])

@@ -38,6 +38,13 @@ def run_data_script(script: str, path: str | None) -> dict:
 
 # ---- featurization (preprocess=True) --------------------------------------------------
 
+CODES = "category codes"   # the featurizer's part that gives categories as codes
+
+
+def coded(featurizer) -> bool:
+    """Whether a featurizer (build_featurizer's) gives the categories as codes."""
+    return any(name == CODES for name, *_ in getattr(featurizer, "transformers", ()))
+
 def column_kinds(X) -> dict:
     """Split a DataFrame's columns into numeric, datetime, categorical and text-like;
     "hour" lists the datetime columns whose times are not all midnight."""
@@ -84,8 +91,13 @@ def date_parts(parts):
         SimpleImputer(strategy="median", keep_empty_features=True))
 
 
-def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False):
+def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False, codes: bool = False):
     """An unfitted scikit-learn transformer that imputes and encodes raw rows.
+
+    codes: categories as one column of integer codes each, first (so their positions are
+    known before fitting), for a booster's own categorical splits (catalog.CATEGORIES);
+    missing is a category of its own, as in the one-hot columns; a category not seen in
+    fitting is -1, which LightGBM reads as missing.
 
     onnx: only steps skl2onnx converts. Its string imputer cannot take NaN, so categories
     go straight to the encoder (missing is a category of its own); no missing-value
@@ -95,11 +107,17 @@ def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
     if kinds["numeric"] is None:
         return SimpleImputer(strategy="median", keep_empty_features=True)
     parts = []
+    if codes and kinds["categorical"]:
+        parts.append((CODES, make_pipeline(
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            FunctionTransformer(np.asarray, kw_args={"dtype": str}),
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
+            kinds["categorical"]))
     if kinds["numeric"]:
         parts.append(("numeric", SimpleImputer(strategy="median", add_indicator=not onnx,
                                                keep_empty_features=True), kinds["numeric"]))
@@ -114,7 +132,7 @@ def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False):
                       kinds["datetime"]))
     if kinds.get("hour"):
         parts.append(("hour", date_parts(("hour",)), kinds["hour"]))
-    if kinds["categorical"]:
+    if kinds["categorical"] and not codes:
         parts.append(("categorical", make_pipeline(
             SimpleImputer(strategy="constant", fill_value="missing"),
             FunctionTransformer(np.asarray, kw_args={"dtype": str}),

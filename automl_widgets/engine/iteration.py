@@ -41,6 +41,7 @@ class Context:
     custom_metrics: dict | None = None   # the user's metrics (spec.json), for Dask workers
     onnx: bool = False                   # enable_onnx_compatible_models: convertible steps only
     encoded: Encoded | None = None       # the featurization, done once (encode); local only
+    coded: Encoded | None = None         # the same with categories as codes, where searched
 
 
     @property
@@ -61,9 +62,10 @@ class Encoded:
 ENCODE_BYTES = 512 * 2**20   # the most the encoded rows may take, all sets together
 
 
-def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
+def encode(ctx: Context, max_bytes=ENCODE_BYTES, codes=False) -> Encoded | None:
     """The featurization of every set of rows the iterations fit on, or None without
-    preprocess=True, or where it would take more than max_bytes."""
+    preprocess=True, or where it would take more than max_bytes. codes: with the
+    categories as codes (data.build_featurizer)."""
     if ctx.kinds is None:
         return None
     X = (ctx.final_rows or (ctx.X,))[0]
@@ -73,7 +75,7 @@ def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
     # each raw column encodes to one or more: if they are too large already, fit nothing
     if _len(X) * X.shape[1] * 8 * share > max_bytes:
         return None
-    featurizer = data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)
+    featurizer = data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx, codes)
     final = (featurizer, featurizer.fit_transform(X, (ctx.final_rows or (0, ctx.y))[1]))
     if _nbytes(final[1]) * share > max_bytes:
         return None
@@ -87,6 +89,13 @@ def encode(ctx: Context, max_bytes=ENCODE_BYTES) -> Encoded | None:
         f = clone(featurizer)
         scored.append((f, f.fit_transform(train, y), f.transform(test)))
     return Encoded(scored, final)
+
+
+def _encoding(ctx, model) -> Encoded | None:
+    """The rows encoded as the model's own featurization step would encode them."""
+    if ctx.kinds is None:
+        return None
+    return ctx.coded if data.coded(model.steps[0][1]) else ctx.encoded
 
 
 def _training_targets(ctx):
@@ -122,9 +131,20 @@ def take(X, idx):
 
 def build_pipeline(ctx: Context, preprocessor: str, estimator: str, params: dict) -> Pipeline:
     steps = []
+    codes = len(ctx.kinds["categorical"]) if params.get(catalog.CATEGORIES) == "codes" \
+        and ctx.kinds and ctx.kinds["categorical"] and not ctx.onnx else 0
     if ctx.kinds is not None:
-        steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx)))
-    steps.append(("preprocessor", catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)))
+        steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx,
+                                                             codes=bool(codes))))
+    scaler = catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)
+    if codes:   # the codes (the first columns) stay integers; the scaler takes the rest
+        from sklearn.compose import ColumnTransformer
+        scaler = ColumnTransformer([(data.CODES, "passthrough", list(range(codes)))],
+                                   remainder=scaler, sparse_threshold=0)
+        # LightGBM's own name of fit()'s categorical_feature, as a parameter of the model
+        # (a refit of the Pipeline keeps it); categorical_feature there warns, though used
+        params = dict(params, categorical_column=list(range(codes)))
+    steps.append(("preprocessor", scaler))
     est = catalog.estimators(ctx.task)[estimator].build(
         params, sparse=ctx.sparse, random_state=ctx.random_state, n_jobs=ctx.n_jobs,
         classes=ctx.classes)
@@ -197,7 +217,7 @@ def screened(ctx: Context, model, prune_below=None) -> float:
     """The holdout's score of `model` (unchanged) fitted on SCREEN of the training rows;
     raises Pruned if it is worse than prune_below."""
     n, rows = len(ctx.y), screen_rows(ctx)
-    w, enc = ctx.sample_weight, ctx.encoded
+    w, enc = ctx.sample_weight, _encoding(ctx, model)
     w = None if w is None else w[rows]
     if enc is not None:
         featurizer, Z, Z_valid = enc.scored[0]
@@ -220,7 +240,7 @@ def held_out_predictions(ctx: Context, model, prune_below=None):
     With a holdout, `model` itself is fitted on the training rows; with folds, clones of
     it are, the first fold's is returned. With prune_below, raises Pruned if the first
     fold scores worse than that."""
-    w, enc = ctx.sample_weight, ctx.encoded
+    w, enc = ctx.sample_weight, _encoding(ctx, model)
     if ctx.y_valid is not None:
         if enc is not None:
             fitted = _fit_encoded(model, enc.scored[0], ctx.y, w)
@@ -272,7 +292,8 @@ def fit_all(ctx, model, seen, test, scored):
     where the same settings landed on fewer rows, and the model saved must be the one
     its held-out predictions (and so the ensembles' weights) describe."""
     X, y, w = ctx.final_rows or (ctx.X, ctx.y, ctx.sample_weight)
-    final = (_fit_encoded(model, ctx.encoded.final, y, w) if ctx.encoded is not None
+    enc = _encoding(ctx, model)
+    final = (_fit_encoded(model, enc.final, y, w) if enc is not None
              else _fit(clone(model), X, y, w))
     if test is None:
         again = rows_score(ctx, None, *_predict(ctx, final, ctx.X_valid))

@@ -77,8 +77,11 @@ class Costs:
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0, columns=None, features=None):
+                 random_state=0, columns=None, features=None, categories=False):
         self.task = task
+        # whether the table's categories may go to a family as codes (catalog.CATEGORIES):
+        # else that choice is left out of every space, as it would change nothing
+        self.categories = categories
         self.estimators = list(estimators)
         self.preprocessors = list(preprocessors)
         self.sign = 1.0 if greater_is_better else -1.0
@@ -109,9 +112,11 @@ class Searcher:
         self._known: dict[str, dict] = {}         # estimator -> its defaults, as a point
         self.ran: dict[tuple, float] = {}         # _key(proposal) -> its score
         # LightGBM's two first starts' scores ("small", "default"), until the big start
-        # is decided: added where the default beat the small one (catalog.BIG_LGBM)
+        # is decided: added where the default beat the small one (catalog.BIG_LGBM); and
+        # the better of the two with its categories as codes, where that is searched
         self.grow: dict | None = {} if "LightGBM" in self.estimators and \
             self._fixed("LightGBM") in self.preprocessors else None
+        self.coded_start = categories
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
         """The next proposal, predicted to cost at most `limit` seconds if any fits, else
@@ -256,6 +261,8 @@ class Searcher:
         space = catalog.estimators(self.task)[e].space
         params = {}
         for name, spec in space.items():
+            if name == catalog.CATEGORIES and not self.categories:
+                continue
             params[name] = _suggest(trial, f"{e}.{name}", spec) if _searched(spec) else spec[2]
         return Proposal(p, e, params, trial)
 
@@ -298,6 +305,8 @@ class Searcher:
         if self.grow is None or proposal.estimator != "LightGBM":
             return
         ran = self._unsized("LightGBM", proposal.params)
+        if ran.get(catalog.CATEGORIES) == "codes":
+            self.coded_start = False   # it ran (an earlier part of the run)
         if ran == self._unsized("LightGBM", catalog.BIG_LGBM):
             self.grow = None   # it ran (an earlier part of the run)
             return
@@ -309,6 +318,13 @@ class Searcher:
             return
         small, default = self.grow["small"], self.grow["default"]
         self.grow = None
+        if self.coded_start and (small is not None or default is not None):
+            # Codes against one-hot on the same settings: TPE learns the choice from a
+            # pair, where one start among one-hot ones would seldom have it tried.
+            better = catalog.SMALL_LGBM if default is None or \
+                small is not None and small >= default else {}
+            self.defaults.insert(0, (self._fixed("LightGBM"), "LightGBM",
+                                     dict(better, **{catalog.CATEGORIES: "codes"})))
         if small is not None and default is not None and \
                 default - small > GROW_BY * abs(small):
             self.defaults.insert(0, (self._fixed("LightGBM"), "LightGBM",
@@ -349,7 +365,7 @@ class Searcher:
             point = {}
             for name, spec in comp.space.items():
                 value = given.get(name)
-                if not _searched(spec):
+                if not _searched(spec) or name == catalog.CATEGORIES and not self.categories:
                     continue
                 if spec[0] == "cat":
                     if value in spec[1]:
