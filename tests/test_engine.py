@@ -262,13 +262,20 @@ def test_dataframe_with_categories_text_and_missing_values(ws):
         "cat": rng.choice(["red", "green", "blue", None], size=n),
         "text": [" ".join(rng.choice(words, size=4)) + f" note{i}" for i in range(n)],
         "gappy": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        # pandas' own dtypes, their missing values pd.NA (SimpleImputer fails on it)
+        "kind": pd.array(rng.choice(["a", "b", "c", "d", "e", "f", None], size=n),
+                         dtype="string"),
+        "flag": pd.array(rng.choice([True, False, None], size=n), dtype="boolean"),
+        "count": pd.array(rng.choice([1, 2, 3, None], size=n), dtype="Int64"),
+        "band": pd.Categorical(rng.choice(["low", "high", None], size=n)),
     })
-    y = np.where(df["num"] + (df["cat"] == "red") + df["text"].str.contains("good") > 0.7,
-                 "yes", "no")
+    df.loc[3, "text"] = None
+    y = np.where(df["num"] + (df["cat"] == "red") + df["text"].str.contains("good").fillna(False)
+                 > 0.7, "yes", "no")
     with pytest.raises(Exception, match="non-numeric columns"):
         AutoMLConfig(task="classification", X=df, y=y)
     run = Experiment(ws, "frame").submit(AutoMLConfig(
-        task="classification", X=df, y=y, featurization="auto", iterations=3,
+        task="classification", X=df, y=y, featurization="auto", iterations=4,
         n_cross_validations=3, enable_ensembling=False, random_state=0))
     run.wait_for_completion()
     assert run.get_status() == "Completed", run.get_details()
@@ -277,6 +284,12 @@ def test_dataframe_with_categories_text_and_missing_values(ws):
     raw = df.head(5).copy()
     raw.loc[0, "gappy"] = np.nan
     raw.loc[1, "cat"] = "never seen"
+    raw.loc[2, ["kind", "flag", "count", "text"]] = pd.NA
+    assert set(model.predict(raw)) <= {"yes", "no"}
+    # LightGBM's categories as codes (the "kind" column has 6): from pandas' NA too
+    coded = [r for r in run.iterations if r["params"].get("categories") == "codes"]
+    assert coded, [r["params"] for r in run.iterations]
+    _, model = run.get_output(iteration=coded[0]["iteration"])
     assert set(model.predict(raw)) <= {"yes", "no"}
 
 

@@ -91,6 +91,17 @@ def date_parts(parts):
         SimpleImputer(strategy="median", keep_empty_features=True))
 
 
+def filled(value) -> list:
+    """Steps that fill a frame's missing values (None, NaN, pandas' NA) with `value`.
+    SimpleImputer fails on the NA of a pandas "string" column ("boolean value of NA is
+    ambiguous"). Pandas methods only, so the model loads without automl_widgets."""
+    from operator import methodcaller
+
+    from sklearn.preprocessing import FunctionTransformer
+    return [FunctionTransformer(methodcaller("astype", object)),
+            FunctionTransformer(methodcaller("fillna", value))]
+
+
 def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False, codes: bool = False):
     """An unfitted scikit-learn transformer that imputes and encodes raw rows.
 
@@ -114,7 +125,7 @@ def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False, codes: bool 
     parts = []
     if codes and kinds["categorical"]:
         parts.append((CODES, make_pipeline(
-            SimpleImputer(strategy="constant", fill_value="missing"),
+            *filled("missing"),
             FunctionTransformer(np.asarray, kw_args={"dtype": str}),
             OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)),
             kinds["categorical"]))
@@ -134,13 +145,13 @@ def build_featurizer(kinds: dict, sparse: bool, onnx: bool = False, codes: bool 
         parts.append(("hour", date_parts(("hour",)), kinds["hour"]))
     if kinds["categorical"] and not codes:
         parts.append(("categorical", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value="missing"),
+            *filled("missing"),
             FunctionTransformer(np.asarray, kw_args={"dtype": str}),
             OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=50,
                           sparse_output=False)), kinds["categorical"]))
     for c in kinds["text"]:
         parts.append((f"text_{c}", make_pipeline(
-            SimpleImputer(strategy="constant", fill_value=""),
+            *filled(""),
             FunctionTransformer(np.ravel),
             TfidfVectorizer(max_features=200)), [c]))
     return ColumnTransformer(parts, sparse_threshold=0.3 if sparse else 0)
