@@ -45,6 +45,7 @@ def coded(featurizer) -> bool:
     """Whether a featurizer (build_featurizer's) gives the categories as codes."""
     return any(name == CODES for name, *_ in getattr(featurizer, "transformers", ()))
 
+
 def column_kinds(X) -> dict:
     """Split a DataFrame's columns into numeric, datetime, categorical and text-like;
     "hour" lists the datetime columns whose times are not all midnight."""
