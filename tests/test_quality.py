@@ -143,6 +143,8 @@ def test_a_linear_model_fits_curves_of_the_numeric_columns_through_splines(ws, t
     assert data.curves(X, kinds) == [0]   # age; not a flag, nor 5 values, nor a category
     assert data.curves(X[["flag", "age"]].to_numpy(), None) == [1]
     assert data.curves(X.drop(columns="age"), kinds=None) == []
+    assert data.curves(X, kinds, max_bytes=7 * 8 * n) == [0]
+    assert data.curves(X, kinds, max_bytes=7 * 8 * n - 1) == []   # the basis too large
     run = Experiment(ws, "splines").submit(AutoMLConfig(
         task="classification", X=X, y=y, iterations=2, n_cross_validations=3,
         preprocess=True, whitelist_models=["LogisticRegression"], enable_ensembling=False,
