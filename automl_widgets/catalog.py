@@ -22,13 +22,6 @@ from .metrics import CLASSIFICATION, REGRESSION
 CATEGORIES = "categories"
 CODES_LEVELS = 4   # LightGBM's max_cat_to_onehot: up to this many, codes split as one-hot
 
-# The preprocessor that gives a linear model curves of the numeric columns: a spline basis
-# of each beside its value (data.splines). A logistic regression on it scored test AUC
-# 0.852 on churn and 0.855 on credit, against 0.844 and 0.836 on the values alone, and
-# above any single booster there (docs/benchmarks.md, 2026-12-07 (5)).
-SPLINES = "SplineTransformer"
-SPLINE_KNOTS = 5   # a cubic basis of SPLINE_KNOTS + 2 columns for each column it bends
-
 # A space entry: ("float"|"int", low, high, log) or ("cat", [choices]), searched; or
 # ("size", low, high): not searched, a proposal takes high and the searcher cuts it, to low
 # at most, to fit the seconds it may cost.
@@ -154,9 +147,6 @@ PREPROCESSORS = {p.key: p for p in [
     _c("RobustScaler", "Robust Scaler", "sklearn.preprocessing.RobustScaler",
        sparse_kwargs={"with_centering": False}),
     _c("Normalizer", "Normalizer", "sklearn.preprocessing.Normalizer", sparse_kwargs={}),
-    # Not a scaler: each numeric column of many values also as a spline basis, so a linear
-    # model fits a curve of it (data.splines); last, so it is no family's fallback.
-    _c(SPLINES, "Splines", "sklearn.preprocessing.SplineTransformer"),
 ]}
 
 _BALANCED = {"class_weight": ("cat", [None, "balanced"])}
@@ -307,7 +297,6 @@ DEFAULTS = {
                      ("MaxAbsScaler", "LightGBM"),
                      ("MaxAbsScaler", "HistGradientBoosting"),
                      ("StandardScalerWrapper", "LogisticRegression"),
-                     (SPLINES, "LogisticRegression"),
                      ("MaxAbsScaler", "XGBoostClassifier"),
                      ("MaxAbsScaler", "XGBoostClassifier", SLOW_XGB),
                      ("MinMaxScaler", "RandomForest"),

@@ -8,7 +8,6 @@ import sys
 
 import joblib
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
@@ -124,74 +123,6 @@ def test_lightgbm_on_categories_as_codes_splits_on_sets_of_them_and_loads_alone(
                     os.path.join(child.folder, "model.joblib"), tmp_path / "X.pkl", out],
                    check=True, cwd=tmp_path)
     np.testing.assert_allclose(joblib.load(out), model.predict_proba(new))
-
-
-def test_a_linear_model_fits_curves_of_the_numeric_columns_through_splines(ws, tmp_path):
-    """A logistic regression also starts on a spline basis of each numeric column of many
-    values (catalog.SPLINES): where the target bends with a column, it fits the bend, which
-    the same model on the values alone cannot. Plain scikit-learn, it loads alone and
-    extends the line past the training range."""
-    from automl_widgets.engine import data
-    rng = np.random.default_rng(0)
-    n = 600
-    X = pd.DataFrame({"age": rng.uniform(-3, 3, n), "flag": rng.integers(0, 2, n),
-                      "few": rng.integers(0, 5, n).astype(float),
-                      "colour": rng.choice(["red", "green", None], n)})
-    X.loc[::17, "age"] = np.nan
-    y = np.where((X["age"].abs() > 1.5) ^ (rng.random(n) < 0.05), "yes", "no")
-    kinds = data.column_kinds(X)
-    assert data.curves(X, kinds) == [0]   # age; not a flag, nor 5 values, nor a category
-    assert data.curves(X[["flag", "age"]].to_numpy(), None) == [1]
-    assert data.curves(X.drop(columns="age"), kinds=None) == []
-    assert data.curves(X, kinds, max_bytes=7 * 8 * n) == [0]
-    assert data.curves(X, kinds, max_bytes=7 * 8 * n - 1) == []   # the basis too large
-    run = Experiment(ws, "splines").submit(AutoMLConfig(
-        task="classification", X=X, y=y, iterations=2, n_cross_validations=3,
-        preprocess=True, whitelist_models=["LogisticRegression"], enable_ensembling=False,
-        concurrent_iterations=1, random_state=0))
-    run.wait_for_completion(timeout=300)
-    assert run.get_status() == "Completed"
-    scores = {r["pipeline"]: r["score"] for r in run.iterations}
-    assert set(scores) == {"Standardize logistic regression", "Splines logistic regression"}
-    assert scores["Splines logistic regression"] > 0.85 > scores["Standardize logistic regression"]
-    best, model = run.get_output()
-    assert best.get_properties()["pipeline"] == "Splines logistic regression"
-    new = pd.DataFrame({"age": [-2.9, 0.0, 2.9, 300.0, np.nan], "flag": [0, 1, 0, 1, 0],
-                        "few": [1.0, 2.0, 3.0, 4.0, 0.0],
-                        "colour": ["red", None, "blue", "red", "green"]})
-    new.to_pickle(tmp_path / "X.pkl")
-    out = tmp_path / "out.joblib"
-    subprocess.run([sys.executable, "-c", LOADS_ALONE,
-                    os.path.join(best.folder, "model.joblib"), tmp_path / "X.pkl", out],
-                   check=True, cwd=tmp_path)
-    proba = joblib.load(out)
-    np.testing.assert_allclose(proba, model.predict_proba(new))
-    yes = list(model.classes_).index("yes")
-    # the bend: "yes" at both edges, "no" in the middle; far past the range, the line
-    assert proba[0, yes] > 0.5 and proba[2, yes] > 0.5 and proba[1, yes] < 0.5
-    assert np.isfinite(proba).all()
-
-
-def test_the_splines_start_follows_the_linear_families_own_where_allowed():
-    """The spline start comes right after the logistic regression's own, and only where
-    the run has numeric columns to bend (prepare leaves catalog.SPLINES out otherwise);
-    its cost is priced for the columns the basis adds."""
-    every = catalog.allowed_preprocessors()
-    assert every[0] == "StandardScalerWrapper" and catalog.SPLINES in every
-    assert catalog.SPLINES not in catalog.allowed_preprocessors(sparse=True)
-    family = "LogisticRegression"
-    searcher = Searcher("classification", [family, "DecisionTree"], every, features=20,
-                        curves=10)
-    first = [searcher.ask() for _ in range(3)]
-    assert [(p.preprocessor, p.estimator) for p in first[:2]] == [
-        ("StandardScalerWrapper", family), (catalog.SPLINES, family)]
-    searcher.costs.observe(first[0], 1.0)
-    # 10 of the 20 columns bent, 7 columns each: 90 columns, 4.5 times the seconds
-    assert searcher.costs.predict(first[1]) == pytest.approx(4.5)
-    searcher = Searcher("classification", [family], [p for p in every if p != catalog.SPLINES])
-    assert searcher.ask().preprocessor == "StandardScalerWrapper"
-    assert all(d[0] != catalog.SPLINES for d in searcher.defaults)
-    assert all(d[0] != catalog.SPLINES for d in catalog.DEFAULTS["regression"])
 
 
 def test_ensembles_hold_their_members_as_fitted_not_refitted(ws):

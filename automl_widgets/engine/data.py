@@ -46,49 +46,6 @@ def coded(featurizer) -> bool:
     return any(name == CODES for name, *_ in getattr(featurizer, "transformers", ()))
 
 
-CURVE_VALUES = 10   # the fewest distinct values of a column that data.splines bends
-SPLINE_BYTES = 256 * 2**20   # the most the columns data.splines adds may take
-
-
-def curves(X, kinds, max_bytes=SPLINE_BYTES) -> list[int]:
-    """The numeric columns of many values (more than CURVE_VALUES), by their position in
-    what the featurizer gives (numeric columns first, in kinds' order) or, without one,
-    in X: those data.splines gives a curve. None where their basis would take more than
-    max_bytes: it would fill the memory of the iterations running at once."""
-    import pandas as pd
-
-    from ..catalog import SPLINE_KNOTS
-    if kinds is not None and kinds["numeric"] is not None:
-        columns = [X[c] if isinstance(c, str) else X.iloc[:, c] for c in kinds["numeric"]]
-    elif is_frame(X):
-        columns = [X.iloc[:, j] for j in range(X.shape[1])]
-    else:
-        columns = [pd.Series(np.asarray(X)[:, j]) for j in range(X.shape[1])]
-    found = [j for j, col in enumerate(columns)
-             if (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
-             and col.nunique() > CURVE_VALUES]
-    return [] if len(found) * (SPLINE_KNOTS + 2) * X.shape[0] * 8 > max_bytes else found
-
-
-def splines(columns):
-    """catalog.SPLINES: each of `columns` as a cubic spline basis on 5 knots at its
-    quantiles, beside its own value (where many rows share one value the knots coincide,
-    and the basis alone would lose the line), the other columns as they are; then all
-    standardized. Linear beyond the outermost knots, so values outside the training range
-    extend the line instead of dropping to zero."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import SplineTransformer, StandardScaler
-
-    from ..catalog import SPLINE_KNOTS
-    return make_pipeline(
-        ColumnTransformer([("splines", SplineTransformer(n_knots=SPLINE_KNOTS, knots="quantile",
-                                                         extrapolation="linear"), columns),
-                           ("values", "passthrough", columns)],
-                          remainder="passthrough", sparse_threshold=0),
-        StandardScaler())
-
-
 def column_kinds(X) -> dict:
     """Split a DataFrame's columns into numeric, datetime, categorical and text-like;
     "hour" lists the datetime columns whose times are not all midnight."""

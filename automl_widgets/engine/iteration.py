@@ -42,7 +42,6 @@ class Context:
     onnx: bool = False                   # enable_onnx_compatible_models: convertible steps only
     encoded: Encoded | None = None       # the featurization, done once (encode); local only
     coded: Encoded | None = None         # the same with categories as codes, where searched
-    curves: list | None = None           # the columns catalog.SPLINES bends (data.curves)
 
 
     @property
@@ -137,10 +136,7 @@ def build_pipeline(ctx: Context, preprocessor: str, estimator: str, params: dict
     if ctx.kinds is not None:
         steps.append(("featurization", data.build_featurizer(ctx.kinds, ctx.sparse, ctx.onnx,
                                                              codes=bool(codes))))
-    if preprocessor == catalog.SPLINES:
-        scaler = data.splines(ctx.curves)
-    else:
-        scaler = catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)
+    scaler = catalog.PREPROCESSORS[preprocessor].build(sparse=ctx.sparse)
     if codes:   # the codes (the first columns) stay integers; the scaler takes the rest
         from sklearn.compose import ColumnTransformer
         scaler = ColumnTransformer([(data.CODES, "passthrough", list(range(codes)))],

@@ -103,14 +103,9 @@ def prepare(spec, folder) -> tuple[Context, dict]:
     sparse = datacheck.is_sparse(X)
     cores = spec["max_cores_per_iteration"]
     onnx = bool(spec.get("enable_onnx_compatible_models"))
-    kinds = data.column_kinds(X) if spec["preprocess"] else None
-    # skl2onnx has no converter for the spline basis
-    # Classification only: paired, regression tables lost 0.0007 by them, classification
-    # ones gained 0.0005 (docs/benchmarks.md, 2026-12-07 (5)); skl2onnx has no converter
-    curves = data.curves(X, kinds) if classification and not (sparse or onnx) else []
     ctx = Context(task=task, primary_metric=spec["primary_metric"], X=X, y=y,
                   sample_weight=w, X_valid=X_valid, y_valid=y_valid, splits=splits,
-                  classes=classes, kinds=kinds, curves=curves,
+                  classes=classes, kinds=data.column_kinds(X) if spec["preprocess"] else None,
                   sparse=sparse, random_state=rs, n_jobs=cores, final_rows=final_rows,
                   positive_label=spec.get("positive_label"),
                   custom_metrics=spec.get("custom_metrics"), onnx=onnx)
@@ -124,8 +119,7 @@ def prepare(spec, folder) -> tuple[Context, dict]:
         "estimators": catalog.allowed_estimators(
             task, spec["whitelist_models"], spec["blacklist_models"], sparse, rows=len(y),
             onnx=onnx),
-        "preprocessors": [p for p in catalog.allowed_preprocessors(sparse)
-                          if p != catalog.SPLINES or curves],
+        "preprocessors": catalog.allowed_preprocessors(sparse),
         "why": why,   # for the log, not the event
     }
     if not info["estimators"]:

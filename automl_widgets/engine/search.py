@@ -52,24 +52,15 @@ class Costs:
     seen is priced by its catalog cost against the families seen, which carries the data
     size over."""
 
-    def __init__(self, task, features=None, curves=0):
+    def __init__(self, task, features=None):
         self.task = task
         self.features = features   # columns the models are fitted on, if known
-        self.curves = curves       # of them, those catalog.SPLINES gives a basis each
         self.units: dict[str, list[float]] = {}
 
-    def relative(self, proposal) -> float:
-        """The proposal's cost relative to its family's default, on the standardized
-        columns: on splines a linear model fits SPLINE_KNOTS + 2 more columns for each
-        column bent (digits: 50 of 64, 6.5 times the columns)."""
-        comp = catalog.estimators(self.task)[proposal.estimator]
-        factor = comp.relative_cost(proposal.params, self.features)
-        if proposal.preprocessor == catalog.SPLINES and self.features:
-            factor *= 1 + (catalog.SPLINE_KNOTS + 2) * self.curves / self.features
-        return factor
-
     def observe(self, proposal, seconds):
-        self.units.setdefault(proposal.estimator, []).append(seconds / self.relative(proposal))
+        comp = catalog.estimators(self.task)[proposal.estimator]
+        self.units.setdefault(proposal.estimator, []).append(
+            seconds / comp.relative_cost(proposal.params, self.features))
 
     def predict(self, proposal) -> float | None:
         comps = catalog.estimators(self.task)
@@ -81,12 +72,12 @@ class Costs:
                 statistics.median(v) / comps[e].cost for e, v in self.units.items())
         else:
             return None
-        return unit * self.relative(proposal)
+        return unit * comp.relative_cost(proposal.params, self.features)
 
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0, columns=None, features=None, categories=False, curves=0):
+                 random_state=0, columns=None, features=None, categories=False):
         self.task = task
         # whether the table's categories may go to a family as codes (catalog.CATEGORIES):
         # else that choice is left out of every space, as it would change nothing
@@ -110,7 +101,7 @@ class Searcher:
         self.study = optuna.create_study(direction="maximize", sampler=sampler)
         self._top = {"preprocessor": CategoricalDistribution(self.preprocessors),
                      "estimator": CategoricalDistribution(self.estimators)}
-        self.costs = Costs(task, features, curves)
+        self.costs = Costs(task, features)
         self.rng = np.random.default_rng(random_state)
         self.passed_over: list[tuple[str, float]] = []  # (estimator, predicted seconds)
         self.family_best: dict[str, float] = {}   # estimator -> best score, sign applied
