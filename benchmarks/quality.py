@@ -268,7 +268,8 @@ def main():
                         help="wall budget of each AutoML contestant, seconds (default 60)")
     parser.add_argument("--set", choices=sorted(SETS), default="main",
                         help="main: the 14 tables the engine was tuned on (default); "
-                             "unseen: 7 never looked at while tuning; all: both")
+                             "unseen: 7 never looked at while tuning; all: both; "
+                             "probe: 10 of shapes the others lack")
     parser.add_argument("--datasets", help="comma-separated names (instead of --set)")
     parser.add_argument("--list", action="store_true", help="describe the datasets and exit")
     parser.add_argument("--skip-flaml", action="store_true")
