@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 
 from automl_widgets import AutoMLConfig, Experiment, catalog
-from automl_widgets.engine.search import Costs, Proposal, Searcher
+from automl_widgets.engine.search import PROBE, Costs, Proposal, Searcher
 
 LOADS_ALONE = """
 import sys, joblib, pandas as pd
@@ -382,6 +382,25 @@ def test_a_default_over_the_limit_is_passed_over():
     p = s.ask(limit=5.0)   # the forest's default is priced at 30 s, 15 s at its 50 trees
     assert p.estimator == "ElasticNet"
     assert [e for e, _ in s.passed_over] == ["RandomForest"]
+
+
+def test_a_start_priced_by_the_prior_alone_runs_as_a_small_probe():
+    # The forest's default is priced at 30 s from the catalog's prior; at its space's
+    # least, 50 trees, 15 s. Under an 8 s ceiling it runs with fewer trees still, and
+    # what it takes teaches the cost model its real price.
+    s = Searcher("regression", ["LightGBM", "RandomForest", "ElasticNet"], ["MaxAbsScaler"],
+                 True, 0)
+    s.tell(s.ask(), 0.5, seconds=1.0)
+    s.tell(s.ask(), 0.5, seconds=1.0)
+    p = s.ask(limit=8.0)
+    assert (p.estimator, p.trial) == ("RandomForest", None)
+    assert 100 // PROBE <= p.params["n_estimators"] < 50 and p.cost <= 8.0
+    assert not s.passed_over
+    s.tell(p, 0.6, seconds=0.5)   # it took 0.5 s: 100 trees would take about 2 s
+    assert s.costs.predict(Proposal("MaxAbsScaler", "RandomForest", {})) < 3.0
+    # Once the family's price is learned, a cut stops at its space's least (50 trees)
+    assert s._shrunk(Proposal("MaxAbsScaler", "RandomForest", {}, cost=30.0),
+                     8.0).params["n_estimators"] == 50
 
 
 def test_a_start_a_little_over_the_limit_runs_with_fewer_trees():
