@@ -401,6 +401,12 @@ def test_a_start_priced_by_the_prior_alone_runs_as_a_small_probe():
     # Once the family's price is learned, a cut stops at its space's least (50 trees)
     assert s._shrunk(Proposal("MaxAbsScaler", "RandomForest", {}, cost=30.0),
                      8.0).params["n_estimators"] == 50
+    # Searched rounds are not probed: GradientBoosting's stop at their space's least
+    g = Searcher("regression", ["LightGBM", "GradientBoosting"], ["MaxAbsScaler"], True, 0)
+    g.tell(g.ask(), 0.5, seconds=1.0)
+    g.tell(g.ask(), 0.5, seconds=1.0)
+    g.ask(limit=8.0)   # its default priced at 25 s, 12.5 s at 50 rounds, 5 s at 20
+    assert [e for e, _ in g.passed_over] == ["GradientBoosting"]
 
 
 def test_a_start_a_little_over_the_limit_runs_with_fewer_trees():

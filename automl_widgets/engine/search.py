@@ -132,10 +132,11 @@ class Searcher:
             # A start priced a little over the early ceiling (its price may come from the
             # catalog's prior) runs with fewer trees or rounds: passed over, its family
             # would never score nor enter the focus, even where it is the best one.
-            # Priced by the prior alone, it may go below its space's least size, as a
-            # probe that teaches the cost model: the prior priced a random forest at 10-34
-            # s on 15 of 17 regression tables, never tried it, and it took 1.5 s on 506
-            # rows (docs/benchmarks.md, 2026-12-07 (6)).
+            # A forest priced by the prior alone may go below its space's least trees, as
+            # a probe that teaches the cost model: the prior priced a random forest at
+            # 10-34 s on 13 of 15 regression tables, so it never ran, and it took 1.5 s on
+            # 506 rows. Not a searched size (GradientBoosting's rounds): its probe on
+            # digits took 12.8 s for nothing (docs/benchmarks.md, 2026-12-07 (6)).
             probe = e not in self.costs.units
             proposal = self._priced(self._shrunk(proposal, allowed, probe))
             if _fits(proposal, allowed):
@@ -273,7 +274,7 @@ class Searcher:
 
     def _shrunk(self, proposal, limit, probe=False) -> Proposal:
         """The proposal with its size parameter (trees, rounds) cut to cost `limit`, to
-        the least of its space, or with `probe` to 1/PROBE of its size."""
+        the least of its space, or with `probe` a forest's trees to 1/PROBE of them."""
         comp = catalog.estimators(self.task)[proposal.estimator]
         params = dict(proposal.params)
         name = _size(comp)
@@ -281,7 +282,7 @@ class Searcher:
             value = params.get(name, comp.defaults.get(name, comp.cost_params[name][0]))
             cut = int(value * 0.9 * limit / proposal.cost)   # value: a start's default
             least = comp.space[name][1]
-            if probe:
+            if probe and comp.space[name][0] == "size":
                 least = min(least, max(1, value // PROBE))
             params[name] = max(least, min(value, cut))
         return Proposal(proposal.preprocessor, proposal.estimator, params, proposal.trial)
@@ -429,7 +430,7 @@ class Searcher:
 
 TRIES = 10   # model proposals looked at before settling for the cheapest
 FOCUS = 5    # families the model phase keeps to, by their best score
-PROBE = 5    # a start priced by the catalog's prior alone may be cut to 1/PROBE its size
+PROBE = 5    # a forest's start priced by the prior alone may be cut to 1/PROBE its trees
 GROW_BY = 0.005   # share of the small LightGBM's score the default must beat it by
 # A family's gain that counts for its pace, relative to its score where above 1 (an RMSE)
 MIN_GAIN = 1e-4
