@@ -38,8 +38,7 @@ class Component:
     space: dict = field(default_factory=dict)
     # Cost: seconds of this family's default relative to LightGBM's default on the same
     # data (fits timed on digits and on 20,000 generated rows, docs/benchmarks.md), and
-    # how the hyperparameters scale it: {name: (default value, exponent)}; for a choice
-    # that is off by default, {name: (False, the factor it costs when on)}.
+    # how the hyperparameters scale it: {name: (default value, exponent)}.
     cost: float = 1.0
     cost_params: dict = field(default_factory=dict)
     # A margin classifier (LinearSVC, SVC): no predict_proba of its own, so it goes inside
@@ -91,9 +90,7 @@ class Component:
         factor = 1.0
         for name, (default, exponent) in self.cost_params.items():
             value = _share((params or {}).get(name, self.defaults.get(name, default)), features)
-            if isinstance(value, bool):
-                factor *= exponent if value else 1.0
-            elif isinstance(value, (int, float)) and value > 0:
+            if isinstance(value, (int, float)) and value > 0:
                 factor *= (value / _share(default, features)) ** exponent
         return factor
 
@@ -183,16 +180,6 @@ _LGBM = {"n_estimators": ("int", 20, 1000, True), "num_leaves": ("int", 4, 256, 
 _LGBM_DEFAULTS = {"verbose": -1, "extra_trees": False,   # told to TPE with the starts
                   CATEGORIES: "one-hot"}
 _LGBM_COST = {"n_estimators": (100, 1.0), "num_leaves": (31, 0.5)}
-# A linear model in each leaf, in regression: on small smooth tables the best three of 16
-# random configurations rose by 0.012-0.017 R² (diabetes, boston, hitters_salary,
-# computer_price), fell on concrete and male_wages; in classification it lost on 3 of 4
-# (docs/benchmarks.md, 2026-12-07 (7)). A choice, at about 1.7 times the seconds.
-_LGBM_REG = dict(_LGBM, linear_tree=("cat", [False, True]))
-_LGBM_REG_DEFAULTS = dict(_LGBM_DEFAULTS, linear_tree=False)
-_LGBM_REG_COST = dict(_LGBM_COST, linear_tree=(False, 1.7))
-# Choices whose models skl2onnx's converters get wrong: left out of the search with
-# enable_onnx_compatible_models (onnxmltools ignores a linear tree's leaf coefficients).
-NOT_ONNX = ("linear_tree",)
 _XGB = {"n_estimators": ("int", 20, 1000, True), "max_depth": ("int", 2, 10, False),
         "learning_rate": ("float", 0.01, 0.3, True),
         "min_child_weight": ("float", 0.5, 20.0, True),
@@ -250,8 +237,8 @@ CLASSIFIERS = {e.key: e for e in [
 ]}
 
 REGRESSORS = {e.key: e for e in [
-    _c("LightGBM", "LightGBM", "lightgbm.LGBMRegressor", (REGRESSION,), _LGBM_REG_DEFAULTS,
-       {}, _LGBM_REG, cost=1.0, cost_params=_LGBM_REG_COST, **_TREES),
+    _c("LightGBM", "LightGBM", "lightgbm.LGBMRegressor", (REGRESSION,), _LGBM_DEFAULTS, {},
+       _LGBM, cost=1.0, cost_params=_LGBM_COST, **_TREES),
     _c("ElasticNet", "elastic net", "sklearn.linear_model.ElasticNet", (REGRESSION,),
        {"max_iter": 5000}, {}, {"alpha": ("float", 1e-4, 10.0, True),
                                 "l1_ratio": ("float", 0.0, 1.0, False)}, cost=0.1),

@@ -299,29 +299,3 @@ def test_allowed_models_restrict_the_search():
         s.tell(p, float(i))
     assert seen <= {("MaxAbsScaler", "ElasticNet"), ("MaxAbsScaler", "KNN")}
     assert {e for _, e in seen} == {"ElasticNet", "KNN"}
-
-
-@pytest.mark.parametrize("onnx", [False, True])
-def test_lightgbm_regression_searches_linear_leaves_unless_the_models_must_convert_to_onnx(onnx):
-    """A linear model in each leaf is a choice of LightGBM's regression space, priced above
-    plain leaves; the starts are told to TPE as plain. onnxmltools would convert such a
-    model without its leaves' coefficients, so with enable_onnx_compatible_models the
-    choice is not searched at all."""
-    s = Searcher("regression", ["LightGBM"], catalog.allowed_preprocessors(), True, 0,
-                 onnx=onnx)
-    asked = []
-    for i in range(40):
-        p = s.ask()
-        asked.append(p)
-        s.tell(p, 0.5 + 0.01 * (i % 7), 1.0)
-    searched = [p.params.get("linear_tree") for p in asked if p.trial is not None]
-    told = {t.params.get("LightGBM.linear_tree") for t in s.study.trials}
-    if onnx:
-        assert searched and set(searched) == {None} and told == {None}
-    else:
-        assert set(searched) == {False, True}
-        assert s.study.trials[0].params["LightGBM.linear_tree"] is False   # a start
-    lgbm = catalog.estimators("regression")["LightGBM"]
-    assert lgbm.relative_cost({"linear_tree": True}) == pytest.approx(
-        1.7 * lgbm.relative_cost({"linear_tree": False}))
-    assert "linear_tree" not in catalog.estimators("classification")["LightGBM"].space

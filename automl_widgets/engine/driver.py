@@ -427,7 +427,7 @@ class Driver:
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"],
                                  columns=_columns(ctx.X), features=_features(ctx),
-                                 categories=bool(codes), onnx=ctx.onnx)
+                                 categories=bool(codes))
         catalog.preload(ctx.task)
         wanted = _ensembles(s)
         if _onnx(s) and s["enable_ensembling"] and s.get("enable_stack_ensemble", True):

@@ -77,12 +77,11 @@ class Costs:
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0, columns=None, features=None, categories=False, onnx=False):
+                 random_state=0, columns=None, features=None, categories=False):
         self.task = task
         # whether the table's categories may go to a family as codes (catalog.CATEGORIES):
         # else that choice is left out of every space, as it would change nothing
         self.categories = categories
-        self.onnx = onnx   # enable_onnx_compatible_models: catalog.NOT_ONNX left out
         self.estimators = list(estimators)
         self.preprocessors = list(preprocessors)
         self.sign = 1.0 if greater_is_better else -1.0
@@ -268,15 +267,10 @@ class Searcher:
         space = catalog.estimators(self.task)[e].space
         params = {}
         for name, spec in space.items():
-            if self._left_out(name):
+            if name == catalog.CATEGORIES and not self.categories:
                 continue
             params[name] = _suggest(trial, f"{e}.{name}", spec) if _searched(spec) else spec[2]
         return Proposal(p, e, params, trial)
-
-    def _left_out(self, name) -> bool:
-        """A choice of the space this run does not search (see __init__)."""
-        return name == catalog.CATEGORIES and not self.categories or \
-            name in catalog.NOT_ONNX and self.onnx
 
     def _shrunk(self, proposal, limit, probe=False) -> Proposal:
         """The proposal with its size parameter (trees, rounds) cut to cost `limit`, to
@@ -381,7 +375,7 @@ class Searcher:
             point = {}
             for name, spec in comp.space.items():
                 value = given.get(name)
-                if not _searched(spec) or self._left_out(name):
+                if not _searched(spec) or name == catalog.CATEGORIES and not self.categories:
                     continue
                 if spec[0] == "cat":
                     if value in spec[1]:
