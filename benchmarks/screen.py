@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/screen.py --family LightGBM --param path_smooth \
         --low 0.001 --high 100 --log --datasets credit,uk_vote,churn,wage
+    .venv/bin/python benchmarks/screen.py --param linear_tree --value true \
+        --configs 16 --datasets diabetes,boston,concrete
 
 Random configurations of the family's catalog space, each cross-validated (5-fold, on the
 quality benchmark's training rows behind the engine's featurizer) as it is and with
---param added, drawn from --low to --high. Both variants of a configuration share its
+--param added, drawn from --low to --high (or set to --value). Both variants of a configuration share its
 draws (uniform quantiles mapped through the space), so only --param differs. Reported per
 dataset: the mean of the best three of each variant and the median pair's difference.
 A gain here is only worth a `paired.py` run; it need not survive it (docs/development.md).
@@ -75,16 +77,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", choices=sorted(FAMILIES), default="LightGBM")
     parser.add_argument("--param", required=True, help="the hyperparameter to add")
-    parser.add_argument("--low", type=float, required=True)
-    parser.add_argument("--high", type=float, required=True)
+    parser.add_argument("--low", type=float)
+    parser.add_argument("--high", type=float)
+    parser.add_argument("--value", help="one value instead of a range: a number, true or "
+                        "false")
     parser.add_argument("--log", action="store_true", help="draw on a log scale")
     parser.add_argument("--int", action="store_true", help="an integer hyperparameter")
     parser.add_argument("--datasets", default="credit,uk_vote,churn,wage")
     parser.add_argument("--configs", type=int, default=24)
     args = parser.parse_args(argv)
-    if args.low >= args.high or (args.log and args.low <= 0):
-        parser.error("--low must be below --high, and above 0 with --log")
-    spec = ("int" if args.int else "float", args.low, args.high, args.log)
+    if args.value is not None:
+        value = {"true": True, "false": False}.get(args.value.lower())
+        spec = ("cat", [float(args.value) if value is None else value])
+    elif args.low is None or args.high is None or args.low >= args.high or \
+            (args.log and args.low <= 0):
+        parser.error("give --value, or --low below --high (above 0 with --log)")
+    else:
+        spec = ("int" if args.int else "float", args.low, args.high, args.log)
     print(f"| dataset | best 3 without | best 3 with {args.param} | difference | median pair |")
     print("|---|--:|--:|--:|--:|")
     for name in args.datasets.split(","):
