@@ -66,7 +66,7 @@ def screen(ds, family, param, spec, configs, seed=0):
         params = {k: drawn(s, q) for (k, s), q in zip(comp.space.items(), u)}
         for variant in (0, 1):
             extra = {param: drawn(spec, u[-1])} if variant else {}
-            est = clone(base).set_params(**params, **extra)
+            est = clone(base).set_params(**{**params, **extra})   # --param may be in the space
             scores[variant].append(cross_val_score(est, Z, y, cv=cv, scoring=scoring).mean())
     top = [float(np.mean(sorted(s)[-3:])) for s in scores]
     median = float(np.median(np.subtract(scores[1], scores[0])))
