@@ -15,6 +15,13 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 EXAMPLE = "notebooks/01-local-classification.ipynb"
 
 
+def _print_run_folder(folder):
+    for path in sorted(pathlib.Path(folder).rglob("*")):
+        if path.is_file() and path.suffix in (".log", ".txt", ".jsonl", ".json"):
+            print(f"--- {path} ---")
+            print(path.read_text(errors="replace")[-4000:])
+
+
 def _count(page, run_id):
     return page.locator(f".aw-side-run[data-run='{run_id}'] .aw-side-count")
 
@@ -29,6 +36,7 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
     done.wait_for_completion()
     (tmp_path / "notebooks").mkdir()
     shutil.copy(NOTEBOOKS / EXAMPLE.split("/")[-1], tmp_path / "notebooks")
+    live = None
     with JupyterLab(tmp_path) as lab, Browser() as browser:
         page = browser.open(lab.url("lab"))
         try:
@@ -64,4 +72,6 @@ def test_sidebar_and_run_view(tmp_path, cancer, monkeypatch):
         except Exception:
             screenshot(page, "lab-failure.png")
             print(lab.output())
+            if live is not None:   # did the run stall, or the sidebar's follower?
+                _print_run_folder(live.folder)
             raise
