@@ -14,7 +14,8 @@ once it is decided). Reported: each pair's test scores and difference, then the 
 difference per dataset and over all pairs with its standard error.
 
 Runs are as in benchmarks/quality.py (fit_ours, score): one at a time, never two at once
-on 2 cores. About 2 x budget seconds a pair.
+on 2 cores. About 2 x budget seconds a pair. --keep DIR keeps every run's workspace
+(DIR/<dataset>-<split>-<value>) instead of deleting it.
 """
 from __future__ import annotations
 
@@ -37,13 +38,14 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from automl_widgets import Workspace  # noqa: E402
 
 
-def one_run(ds, X_train, y_train, X_test, y_test, budget):
-    folder = tempfile.mkdtemp(prefix="paired-")
+def one_run(ds, X_train, y_train, X_test, y_test, budget, keep=None):
+    folder = keep or tempfile.mkdtemp(prefix="paired-")
     try:
         model, iterations, _ = fit_ours(Workspace.create(folder), ds, X_train, y_train, budget)
         return score(ds, model, X_test, y_test), iterations
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():
@@ -54,6 +56,8 @@ def main():
     ap.add_argument("--splits", type=int, default=3)
     ap.add_argument("--budget", type=budget, default=40.0)
     ap.add_argument("--out", help="write the pairs as JSON lines here too")
+    ap.add_argument("--keep", help="keep each run's workspace under this folder, as "
+                    "<dataset>-<split>-<value>, to read what a surprising run picked")
     args = ap.parse_args()
     a, b = args.values.split(",")
     unknown = [n for n in args.datasets.split(",") if n not in BY_NAME]
@@ -71,8 +75,10 @@ def main():
             pair = {"dataset": name, "split": seed}
             for value in (a, b):
                 os.environ[args.variable] = value
+                keep = (os.path.join(args.keep, f"{name}-{seed}-{value}")
+                        if args.keep else None)
                 pair[value], pair[f"{value} iterations"] = one_run(
-                    ds, X_train, y_train, X_test, y_test, args.budget)
+                    ds, X_train, y_train, X_test, y_test, args.budget, keep)
             pair["difference"] = pair[b] - pair[a]
             pairs.append(pair)
             print(json.dumps(pair), flush=True)
