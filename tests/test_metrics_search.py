@@ -197,6 +197,31 @@ def test_a_continued_run_does_not_start_the_big_lightgbm_again():
     assert s.defaults == [] and s.ask().params not in (catalog.BIG_LGBM, {}, catalog.SMALL_LGBM)
 
 
+@pytest.mark.parametrize("rows, big, larger", [
+    (200_000, 0.85, True), (200_000, 0.8003, False), (40_000, 0.85, False)])
+def test_the_larger_lightgbm_starts_where_the_big_one_won_and_the_rows_feed_it(
+        rows, big, larger):
+    # 256 leaves overfit 33,750 rows of flights (test 0.741 against 0.748 for the big
+    # start) and paid on 168,750 (0.798 against 0.790): LARGER_ROWS rows a leaf.
+    s = Searcher("classification", ["LightGBM", "LogisticRegression"],
+                 catalog.allowed_preprocessors(), True, 0, rows=rows)
+    scores = {str(catalog.SMALL_LGBM): 0.7, "{}": 0.8, str(catalog.BIG_LGBM): big}
+    asked = []
+    for _ in range(5):
+        p = s.ask()
+        asked.append(p.params)
+        s.tell(p, scores.get(str(p.params), 0.5) if p.estimator == "LightGBM" else 0.5, 1.0)
+    assert asked[:3] == [catalog.SMALL_LGBM, {}, catalog.BIG_LGBM]
+    assert (asked[3] == catalog.LARGER_LGBM) is larger
+    assert asked.count(catalog.LARGER_LGBM) == int(larger)
+    # continue_experiment: the larger start ran, it is not run again
+    later = Searcher("classification", ["LightGBM"], catalog.allowed_preprocessors(), True,
+                     0, rows=rows)
+    for params in asked[:4]:
+        later.warm("MaxAbsScaler", "LightGBM", params, scores.get(str(params), 0.9), 1.0)
+    assert later.defaults == []
+
+
 CODES = {catalog.CATEGORIES: "codes"}
 
 

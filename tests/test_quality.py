@@ -292,6 +292,22 @@ def test_greedy_selection_stops_at_its_deadline(tmp_path, capsys):
     assert ensemble.greedy_weights(ctx, members, 15, until=time.monotonic()) == {0: 1}
     assert "greedy selection stopped in step 2 of 15" in capsys.readouterr().out
 
+def test_the_reserve_grows_with_the_models_the_ensembles_must_load(tmp_path):
+    """A forest on 187,500 rows saved 253 MB, and the VotingEnsemble loading it was killed
+    at the deadline: each family's largest saved model adds to the reserve, capped."""
+    from automl_widgets.engine import driver
+    d = driver.Driver.__new__(driver.Driver)
+    d.deadline_sec, d.reserve, d.model_bytes = 60.0, driver.reserve(60.0), {}
+    assert d.kept_back() == pytest.approx(3.0)
+    d.model_bytes.update(RandomForest=253e6, LightGBM=2e6)
+    assert d.kept_back() == pytest.approx(3.0 + driver.LOAD_SECONDS * 0.255)
+    d.model_bytes["ExtraTrees"] = 100e9
+    assert d.kept_back() == pytest.approx(3.0 + driver.LOAD_SHARE * 60)
+    d.reserve = 0.0   # no ensembles: nothing kept back
+    assert d.kept_back() == 0.0
+    assert driver._size(tmp_path / "missing") == 0
+
+
 def test_the_ensembles_reserve_is_5_percent_within_3_and_30_seconds_never_over_10():
     """A 60 s budget keeps 3 s (10 % left 4-5 s unused once the selection got fast); a
     short one never gives the ensembles more than a tenth; a long one at most 30 s."""

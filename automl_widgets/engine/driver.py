@@ -19,6 +19,7 @@ import time
 
 from ..protocol import (
     CANCEL_RUN,
+    MODEL,
     PREDICTIONS,
     SPEC,
     TRUTH,
@@ -43,6 +44,12 @@ SAVE_MARGIN = 1.5  # seconds the VotingEnsemble keeps to load, score and save it
 # Both take 0.2-2.2 s on the benchmark's tables since the greedy selection ranks its
 # AUCs itself; 10 % of a 60 s budget left 4-5 s unused (docs/benchmarks.md, 2026-12-06).
 RESERVE, RESERVE_MIN, RESERVE_MAX = 0.05, 3.0, 30.0
+# The ensembles load their members' saved models and save themselves with them: a default
+# random forest on 187,500 rows is 253 MB and took 1.8 s to load, and a 3 s reserve did
+# not see the VotingEnsemble over it through (docs/benchmarks.md, 2026-12-08). The reserve
+# grows by LOAD_SECONDS a GB of each family's largest saved model, up to LOAD_SHARE of
+# experiment_timeout_minutes.
+LOAD_SECONDS, LOAD_SHARE = 10.0, 0.25
 
 log = logging.getLogger("automl_widgets.engine.driver")
 
@@ -53,6 +60,13 @@ def reserve(deadline_sec) -> float:
         return 0.0
     d = deadline_sec
     return min(RESERVE_MAX, max(RESERVE * d, min(RESERVE_MIN, 0.1 * d)))
+
+
+def _size(path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:   # not saved here (a Dask worker's)
+        return 0
 
 
 def _limit(value):
@@ -74,6 +88,7 @@ class Driver:
             self.tracker = Tracker(self.spec, folder)
         self.running = {}          # n -> (Worker, proposal)
         self.completed = []        # (n, folder, score, family) of iterations with predictions
+        self.model_bytes = {}      # family -> its largest saved model, in bytes
         self.first_failure = None  # (n, reason) of the first iteration that failed
         self.best = None
         self.since_best = 0
@@ -118,7 +133,15 @@ class Driver:
         """Seconds until the search must end, the ensembles' reserve kept; None: no limit."""
         if self.deadline_sec is None:
             return None
-        return self.deadline_sec - self.reserve - (time.monotonic() - self.t0)
+        return self.deadline_sec - self.kept_back() - (time.monotonic() - self.t0)
+
+    def kept_back(self) -> float:
+        """The ensembles' reserve, grown by the seconds loading their members may take."""
+        return self.reserve and self.reserve + self.load_seconds()
+
+    def load_seconds(self) -> float:
+        extra = LOAD_SECONDS * sum(self.model_bytes.values()) / 1e9
+        return min(extra, LOAD_SHARE * (self.deadline_sec or 0.0))
 
     def limits(self):
         """(soft, hard): seconds the next iteration may cost. Hard: max_time_sec and the
@@ -183,7 +206,7 @@ class Driver:
         if not self.stop_reason and not self.ensembling and left is not None and left <= 0:
             self.stop_reason = "experiment_timeout"
             why = ("experiment_timeout_minutes reached" if not self.reserve else
-                   f"experiment_timeout_minutes is {self.reserve:.0f} s away: the time "
+                   f"experiment_timeout_minutes is {self.kept_back():.0f} s away: the time "
                    "left is the ensembles'")
             for worker, _ in self.running.values():
                 worker.kill(Status.CANCELED, why)
@@ -237,11 +260,19 @@ class Driver:
             self.first_failure = (n, result.get("reason"))
         if score is not None and score == score:
             family = proposal.estimator if proposal is not None else name
-            self.completed.append((n, iteration_dir(self.folder, n), score, family))
+            self.keep(n, score, family)
             if self.best is None or self.metric.better(score, self.best):
                 self.best, self.since_best = score, 0
                 return
         self.since_best += 1
+
+    def keep(self, n, score, family):
+        """Iteration n, completed, is an ensemble member: its model's size counts for the
+        time the ensembles are kept (kept_back)."""
+        folder = iteration_dir(self.folder, n)
+        self.completed.append((n, folder, score, family))
+        self.model_bytes[family] = max(self.model_bytes.get(family, 0),
+                                       _size(os.path.join(folder, MODEL)))
 
     def wait_any(self, timeout=POLL):
         for key, _ in self.selector.select(timeout):
@@ -304,7 +335,8 @@ class Driver:
         # The greedy selection stops in time to save its model before the deadline: with
         # many classes its full length outlasts the reserve (docs/benchmarks.md).
         until = None if self.deadline_sec is None else \
-            self.t0 + self.deadline_sec - max(SAVE_MARGIN, 0.5 * self.reserve)
+            self.t0 + self.deadline_sec - max(SAVE_MARGIN, 0.5 * self.reserve) \
+            - self.load_seconds()
         stack = "StackEnsemble" in _ensembles(self.spec)   # half the vote's, in classification
         jobs = [("VotingEnsemble", lambda d: ensemble.voting(
                     ctx, members, self.spec["ensemble_iterations"], d, until, stack)),
@@ -427,7 +459,7 @@ class Driver:
         self.searcher = Searcher(ctx.task, info["estimators"], info["preprocessors"],
                                  self.metric.greater_is_better, s["random_state"],
                                  columns=_columns(ctx.X), features=_features(ctx),
-                                 categories=bool(codes))
+                                 categories=bool(codes), rows=len(ctx.y))
         catalog.preload(ctx.task)
         wanted = _ensembles(s)
         if _onnx(s) and s["enable_ensembling"] and s.get("enable_stack_ensemble", True):
@@ -537,7 +569,7 @@ class Driver:
             if self.best is None or self.metric.better(score, self.best):
                 self.best = score
             if _prediction_rows(iteration_dir(self.folder, n)) == rows:
-                self.completed.append((n, iteration_dir(self.folder, n), score, keys[1]))
+                self.keep(n, score, keys[1])
                 self.durations.append(rec.get("duration") or 0.0)
         start = max(prior.iterations, default=-1) + 1
         log.info("continuing the run at iteration %d: %d earlier iteration(s) completed and "

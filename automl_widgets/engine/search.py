@@ -77,7 +77,7 @@ class Costs:
 
 class Searcher:
     def __init__(self, task, estimators, preprocessors, greater_is_better=True,
-                 random_state=0, columns=None, features=None, categories=False):
+                 random_state=0, columns=None, features=None, categories=False, rows=None):
         self.task = task
         # whether the table's categories may go to a family as codes (catalog.CATEGORIES):
         # else that choice is left out of every space, as it would change nothing
@@ -117,6 +117,10 @@ class Searcher:
         self.grow: dict | None = {} if "LightGBM" in self.estimators and \
             self._fixed("LightGBM") in self.preprocessors else None
         self.coded_start = categories
+        # the default's score, sign applied, once the big start is added where the rows
+        # could feed the larger one: that is added if the big start beats it (_grow)
+        self.larger: float | None = None
+        self.rows = rows
 
     def ask(self, limit=None, hard_limit=None) -> Proposal | None:
         """The next proposal, predicted to cost at most `limit` seconds if any fits, else
@@ -311,10 +315,18 @@ class Searcher:
         """Add the big LightGBM start once LightGBM's default has scored clearly better
         than the small one (by GROW_BY): larger trees paid there, so the next start tries
         larger still. A tie says nothing of larger trees: on digits (0.9995 against
-        0.9994) the big start cost 21.7 s for 0.9990."""
-        if self.grow is None or proposal.estimator != "LightGBM":
+        0.9994) the big start cost 21.7 s for 0.9990. Likewise the larger start, once the
+        big one beat the default, where the rows can feed it (catalog.LARGER_ROWS)."""
+        if proposal.estimator != "LightGBM":
             return
         ran = self._unsized("LightGBM", proposal.params)
+        if self.larger is not None and ran == self._unsized("LightGBM", catalog.BIG_LGBM):
+            default, self.larger = self.larger, None
+            if score is not None and self.sign * score - default > GROW_BY * abs(default):
+                self.defaults.insert(0, (self._fixed("LightGBM"), "LightGBM",
+                                         dict(catalog.LARGER_LGBM)))
+        if self.grow is None:
+            return
         if ran.get(catalog.CATEGORIES) == "codes":
             self.coded_start = False   # it ran (an earlier part of the run)
         if ran == self._unsized("LightGBM", catalog.BIG_LGBM):
@@ -339,6 +351,9 @@ class Searcher:
                 default - small > GROW_BY * abs(small):
             self.defaults.insert(0, (self._fixed("LightGBM"), "LightGBM",
                                      dict(catalog.BIG_LGBM)))
+            if self.rows and self.rows >= catalog.LARGER_LGBM["num_leaves"] * \
+                    catalog.LARGER_ROWS:
+                self.larger = default
 
     def _unsized(self, estimator, params) -> dict:
         """The params without the size (trees, rounds) that _shrunk may have cut: a start
