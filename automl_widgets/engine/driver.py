@@ -47,9 +47,9 @@ RESERVE, RESERVE_MIN, RESERVE_MAX = 0.05, 3.0, 30.0
 # The ensembles load their members' saved models and save themselves with them: a default
 # random forest on 187,500 rows is 253 MB and took 1.8 s to load, and a 3 s reserve did
 # not see the VotingEnsemble over it through (docs/benchmarks.md, 2026-12-08). The reserve
-# grows by LOAD_SECONDS a GB of each family's largest saved model, up to LOAD_SHARE of
-# experiment_timeout_minutes.
-LOAD_SECONDS, LOAD_SHARE = 10.0, 0.25
+# grows by LOAD_SECONDS a GB (that load's pace) of each family's largest saved model, up
+# to LOAD_SHARE of experiment_timeout_minutes.
+LOAD_SECONDS, LOAD_SHARE = 7.0, 0.25
 
 log = logging.getLogger("automl_widgets.engine.driver")
 
